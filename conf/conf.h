@@ -1,0 +1,220 @@
+/*
+ * conf.h: hush.ini read into a typed, validated configuration.
+ *
+ * The only inih user. conf_load reads a file (and its includes), checks
+ * every section and key against the schema in SPEC.md, converts values,
+ * cross-checks them (allow names, socket paths, sources) and reports every
+ * problem as "FILE:LINE: message" in one run. A loaded configuration holds
+ * names, paths and policies, never a secret value.
+ */
+#ifndef HUSH_CONF_H
+#define HUSH_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "conf/values.h"
+
+/* Limits and defaults (SPEC "Configuration"). */
+#define CONF_MAX_LINE			199	/* Debian libinih's line buffer */
+#define CONF_MAX_INCLUDE_DEPTH		8
+#define CONF_MAX_FILE_SIZE		(1 << 20)
+#define CONF_MAX_VALUE			8192	/* a value with continuations */
+#define CONF_DEFAULT_MAX_CONNECTIONS	1024
+#define CONF_DEFAULT_IDLE_TIMEOUT_MS	30000
+#define CONF_DEFAULT_REQUEST_TIMEOUT_MS	5000
+#define CONF_DEFAULT_MAX_REQUEST_SIZE	8192
+#define CONF_MAX_REQUEST_SIZE_LIMIT	(1 << 20)
+#define CONF_DEFAULT_SOCKET_MODE	0660
+#define CONF_DEFAULT_CONTENT_TYPE	"application/octet-stream"
+#define CONF_DEFAULT_MAX_SIZE		(64 * 1024)
+#define CONF_MAX_SIZE_LIMIT		(1 << 20)
+#define CONF_DEFAULT_EXEC_TIMEOUT_MS	5000
+#define CONF_DEFAULT_FORMAT		"[REDACTED:{rule}]"
+#define CONF_DEFAULT_MIN_LITERAL	8
+#define CONF_DEFAULT_MAX_LINE		(1 << 20)
+#define CONF_MIN_MAX_LINE		4096
+#define CONF_MAX_MAX_LINE		(64 << 20)
+
+/* Where a value came from: file (interned in hush_conf.files) and line. */
+struct conf_loc {
+	const char	*file;
+	int		 line;
+};
+
+/* The location of every key of a section, for checks made higher up. */
+struct conf_keyloc {
+	char		*key;
+	struct conf_loc	 loc;
+};
+
+struct conf_where {
+	struct conf_loc		 section;	/* the [section] line */
+	struct conf_keyloc	*keys;
+	size_t			 nkeys;
+};
+
+/* Whether key was set in the section. */
+bool conf_where_has(const struct conf_where *w, const char *key);
+
+/* The location of key in a section, or the section's own when unset. */
+struct conf_loc conf_where_key(const struct conf_where *w, const char *key);
+
+struct conf_broker {
+	bool		 has_user;
+	uid_t		 uid;		/* [broker] user, resolved */
+	char		*user;
+	bool		 has_group;
+	gid_t		 gid;
+	char		*group;
+	char		*audit_log;	/* path, or "stderr" (default) */
+	uint64_t	 max_connections;
+	uint64_t	 idle_timeout_ms;
+	uint64_t	 request_timeout_ms;
+	uint64_t	 max_request_size;
+	struct conf_where where;
+};
+
+enum conf_protocol {
+	CONF_PROTO_HTTP = 0,
+	CONF_PROTO_SYSTEMD,
+};
+
+#define CONF_TOKEN_HASH_BYTES	32	/* BLAKE2b-256 of the token */
+
+struct conf_client {
+	char		*name;
+	char		*socket;	/* absolute path, fits sun_path */
+	mode_t		 socket_mode;
+	bool		 has_socket_group;
+	gid_t		 socket_group;
+	enum conf_protocol protocol;
+	bool		 has_uid;	/* systemd: defaults to uid 0 */
+	uid_t		 uid;
+	bool		 has_gid;
+	gid_t		 gid;
+	bool		 has_token_hash;
+	uint8_t		 token_hash[CONF_TOKEN_HASH_BYTES];
+	char		**allow;	/* NULL-terminated; "name", "pre*", "UNIT:ID" */
+	size_t		 nallow;
+	bool		 has_rate;
+	struct val_rate	 rate;
+	struct conf_where where;
+};
+
+enum conf_source_kind {
+	CONF_SRC_FILE = 0,
+	CONF_SRC_ENV,
+	CONF_SRC_EXEC,
+	CONF_SRC_SEALED,
+};
+
+struct conf_cred {
+	char		*name;
+	enum conf_source_kind kind;
+	char		*source;	/* the whole "scheme:arg" as written */
+	char		*arg;		/* path, variable name or command line */
+	char		*json_field;	/* dotted path, or NULL */
+	char		**json_omit;	/* NULL-terminated dotted paths, or NULL */
+	size_t		 njson_omit;
+	char		*content_type;
+	uint64_t	 max_size;
+	uint64_t	 timeout_ms;	/* exec: kill after */
+	uint64_t	 cache_ms;	/* exec: reuse output; 0 = no cache */
+	char		*key_file;	/* sealed: the key */
+	struct conf_where where;
+};
+
+struct conf_redact {
+	bool		 builtin;
+	char		**disable;	/* NULL-terminated built-in rule names */
+	size_t		 ndisable;
+	char		*format;
+	char		*fingerprint_key_file;	/* or NULL: random per run */
+	bool		 credentials;
+	uint64_t	 min_literal_length;
+	uint64_t	 max_line;
+	struct conf_where where;
+};
+
+struct conf_rule {
+	char		*name;
+	char		*description;	/* or NULL */
+	char		*pattern;	/* PCRE2 syntax, checked by redact/ */
+	char		**keywords;	/* NULL-terminated, may be empty */
+	size_t		 nkeywords;
+	uint64_t	 secret_group;
+	struct conf_where where;
+};
+
+struct hush_conf {
+	struct conf_broker	 broker;
+	struct conf_redact	 redact;
+	struct conf_client	*clients;
+	size_t			 nclients;
+	struct conf_cred	*creds;
+	size_t			 ncreds;
+	struct conf_rule	*rules;
+	size_t			 nrules;
+	char			**files;	/* every file read, for conf_loc */
+	size_t			 nfiles;
+};
+
+/* Collected error messages, each "FILE:LINE: message". */
+struct conf_errs {
+	char		**msgs;
+	size_t		 n;
+	struct conf_loc	*locs;		/* file copies owned here, for sorting */
+};
+
+void conf_errs_init(struct conf_errs *errs);
+void conf_errs_release(struct conf_errs *errs);
+/* Appends "FILE:LINE: " + the formatted message (or "FILE: " if line 0). */
+void conf_errs_add(struct conf_errs *errs, struct conf_loc loc,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Options for conf_load. */
+enum conf_flags {
+	CONF_DEFAULT = 0,
+	CONF_SKIP_SOURCE_CHECKS = 1 << 0,	/* don't stat file: sources */
+	CONF_SKIP_OWNER_CHECK = 1 << 1,		/* don't refuse unsafe modes */
+};
+
+/* Sorts errors by file (in reading order) and line, stably. */
+void conf_errs_sort(struct conf_errs *errs);
+
+/*
+ * A check from a higher layer (regexes, rule names) run on the loaded
+ * configuration before conf_load decides, so that one run reports every
+ * error; returns the number of errors it added.
+ */
+typedef size_t (*conf_check_fn)(const struct hush_conf *conf,
+    struct conf_errs *errs);
+
+/*
+ * Reads path into conf (which the caller provides; it is initialised
+ * here), then runs check (may be NULL). On success returns HUSH_OK; on any
+ * problem returns HUSH_ERR_CONFIG with every error in errs, sorted, and
+ * conf is released.
+ */
+int conf_load(struct hush_conf *conf, const char *path, unsigned flags,
+    conf_check_fn check, struct conf_errs *errs);
+
+/* Same, from a string; name is used in messages. No owner check. */
+int conf_load_string(struct hush_conf *conf, const char *name,
+    const char *text, unsigned flags, conf_check_fn check,
+    struct conf_errs *errs);
+
+/* A configuration with every default and no sections. */
+void conf_init(struct hush_conf *conf);
+void conf_release(struct hush_conf *conf);
+
+/* Lookups by name; NULL when absent. */
+const struct conf_cred *conf_find_cred(const struct hush_conf *conf,
+    const char *name);
+const struct conf_client *conf_find_client(const struct hush_conf *conf,
+    const char *name);
+
+#endif

@@ -49,6 +49,7 @@ struct rule {
 	enum rule_check	 check;
 	bool		 builtin;
 	bool		 pem;		/* also masks unterminated PEM blocks */
+	bool		 weak;		/* generic: a specific rule names a shared span */
 	void		*code;		/* pcre2_code */
 };
 

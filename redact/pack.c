@@ -176,7 +176,7 @@ const struct pack_rule redact_pack[] = {
 	  "\\bATATT3[A-Za-z0-9_=-]{100,300}" END_B64URL, 0, CHECK_NONE },
 	{ "telegram-bot-token", ":aa",
 	  "Telegram bot token",
-	  "\\b\\d{8,10}:AA[A-Za-z0-9_-]{32,33}" END_B64URL, 0, CHECK_NONE },
+	  "(?<![0-9])\\d{8,10}:AA[A-Za-z0-9_-]{32,33}" END_B64URL, 0, CHECK_NONE },
 	{ "jwt", "eyj",
 	  "JSON Web Token (signed)",
 	  "\\beyJ[A-Za-z0-9_-]{8,4096}\\.eyJ[A-Za-z0-9_-]{8,8192}\\."
@@ -223,8 +223,8 @@ const struct pack_rule redact_pack[] = {
 	  "a secret-like value",
 	  "(?i:secret|token|api[_-]?key|access[_-]?key|auth[_-]?key|"
 	  "credentials?)[\"']?\\s{0,4}(?:=|:=|=>|:)\\s{0,4}(?|\"([^\"\\s]"
-	  "{16,512})\"|'([^'\\s]{16,512})'|([^\\s\"',;&<>(){}\\[\\]]"
-	  "{16,512})(?![^\\s\"',;&<>(){}\\[\\]]))", 1, CHECK_GENERIC },
+	  "{16,512})\"|'([^'\\s]{16,512})'|([^\\s\"',;&<>(){}\\[\\]@]"
+	  "{16,512})(?![^\\s\"',;&<>(){}\\[\\]@]))", 1, CHECK_GENERIC },
 };
 
 const size_t redact_pack_len = sizeof(redact_pack) / sizeof(redact_pack[0]);

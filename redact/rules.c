@@ -400,6 +400,8 @@ add_pack_rule(struct redact_rules *rs, const struct pack_rule *pr)
 	val_list_free(kw);
 	if (r == HUSH_OK && strcmp(pr->name, "private-key") == 0)
 		rs->rules[rs->nrules - 1].pem = true;
+	if (r == HUSH_OK && strncmp(pr->name, "generic-", 8) == 0)
+		rs->rules[rs->nrules - 1].weak = true;
 	return r;
 }
 

@@ -401,6 +401,12 @@ covered(const struct redact_stream *s, size_t pos)
 	return false;
 }
 
+static bool
+is_weak(const struct redact_rules *rs, uint32_t rule)
+{
+	return rule < rs->nrules && rs->rules[rule].weak;
+}
+
 static int
 span_cmp(const void *a, const void *b)
 {
@@ -468,12 +474,16 @@ find_spans(struct redact_stream *s, const uint8_t *seg, size_t n, size_t eff)
 	}
 	if (s->nsp > 1)
 		qsort(s->sp, s->nsp, sizeof(*s->sp), span_cmp);
-	/* Merge overlaps; the merged span keeps the first one's rule. */
+	/* Merge overlaps; the merged span keeps the first one's rule,
+	 * unless that is a generic rule and a specific one shares it. */
 	for (i = 0, j = 0; i < s->nsp; i++) {
 		if (j > 0 && s->sp[i].s < s->sp[j - 1].e) {
 			if (s->sp[i].e > s->sp[j - 1].e)
 				s->sp[j - 1].e = s->sp[i].e;
 			s->sp[j - 1].pem_open |= s->sp[i].pem_open;
+			if (is_weak(rs, s->sp[j - 1].rule) &&
+			    !is_weak(rs, s->sp[i].rule))
+				s->sp[j - 1].rule = s->sp[i].rule;
 			continue;
 		}
 		s->sp[j++] = s->sp[i];

@@ -197,8 +197,13 @@ source_read_sealed(const struct conf_cred *c, size_t max,
 		goto out;
 	}
 	if ((r = source_read_file(c, c->arg, max + SEAL_OVERHEAD,
-	    "sealed file", &ct, err)) != HUSH_OK)
+	    "sealed file", &ct, err)) != HUSH_OK) {
+		/* Report the limit the user set, not the ciphertext's. */
+		if (r == HUSH_ERR_TOO_LARGE)
+			source_fail(err, c->name, r, "sealed value is larger "
+			    "than max_size (%zu bytes)", max);
 		goto out;
+	}
 	if ((r = seal_decrypt(key, secbuf_data(ct), secbuf_len(ct), max, &pt,
 	    &serr)) != HUSH_OK) {
 		source_fail(err, c->name, r, "sealed file %s: %s", c->arg,

@@ -16,6 +16,10 @@
 
 static void
 source_vfail(struct source_err *err, const char *name, const char *fmt,
+    va_list ap, const char *tail) __attribute__((format(printf, 3, 0)));
+
+static void
+source_vfail(struct source_err *err, const char *name, const char *fmt,
     va_list ap, const char *tail)
 {
 	size_t n;

@@ -280,6 +280,28 @@ out:
 	return e;
 }
 
+/*
+ * A daemon started with descriptor 0, 1 or 2 closed gets the pipe there.
+ * Moving both ends above them keeps the child's file actions (/dev/null on
+ * 0 and 2, dup2 onto 1) from ever acting on the pipe itself, whatever the
+ * C library does with a dup2 onto the same descriptor.
+ */
+static int
+exec_above_stdio(int pfd[2])
+{
+	int i, fd;
+
+	for (i = 0; i < 2; i++) {
+		if (pfd[i] > STDERR_FILENO)
+			continue;
+		if ((fd = fcntl(pfd[i], F_DUPFD_CLOEXEC, STDERR_FILENO + 1)) < 0)
+			return -1;
+		(void)close(pfd[i]);
+		pfd[i] = fd;
+	}
+	return 0;
+}
+
 static int
 exec_status_error(const struct conf_cred *c, const char *cmd, int status,
     struct source_err *err)
@@ -326,7 +348,7 @@ source_exec_read(const struct conf_cred *c, size_t max, struct secbuf **outp,
 		    "memory");
 		goto out;
 	}
-	if (pipe2(pfd, O_CLOEXEC) != 0) {
+	if (pipe2(pfd, O_CLOEXEC) != 0 || exec_above_stdio(pfd) != 0) {
 		r = source_fail_errno(err, c->name, HUSH_ERR_IO, errno,
 		    "exec: cannot make a pipe");
 		goto out;

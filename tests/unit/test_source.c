@@ -482,6 +482,34 @@ source_exec_stderr_is_discarded(void **state)
 	LOAD_OK(&c, "out");
 }
 
+/* hushd may be started with its standard descriptors closed. */
+static void
+source_exec_works_with_stdin_and_stdout_closed(void **state)
+{
+	struct secbuf *sb = NULL;
+	struct source_err err;
+	struct conf_cred c;
+	int save0, save1, r;
+
+	(void)state;
+	fflush(stdout);
+	assert_true((save0 = fcntl(0, F_DUPFD_CLOEXEC, 10)) >= 0);
+	assert_true((save1 = fcntl(1, F_DUPFD_CLOEXEC, 10)) >= 0);
+	close(0);
+	close(1);
+	cred_init(&c, CONF_SRC_EXEC, "/bin/echo closed-stdio");
+	r = source_load(&c, &sb, &err);
+	assert_int_equal(dup2(save0, 0), 0);
+	assert_int_equal(dup2(save1, 1), 1);
+	close(save0);
+	close(save1);
+	if (r != HUSH_OK)
+		fail_msg("%s", err.msg);
+	assert_int_equal(secbuf_len(sb), 12);
+	assert_memory_equal(secbuf_data(sb), "closed-stdio", 12);
+	secbuf_free(sb);
+}
+
 static void
 source_exec_nonzero_exit_is_an_error_naming_the_status(void **state)
 {
@@ -566,9 +594,8 @@ read_pid(const char *path)
 static void
 wait_dead(pid_t pid)
 {
-	int i;
-
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int i;
 
 	for (i = 0; i < 200 && !process_is_dead(pid); i++)
 		nanosleep(&ts, NULL);
@@ -1214,6 +1241,7 @@ main(void)
 		cmocka_unit_test(source_exec_passes_the_environment),
 		cmocka_unit_test(source_exec_stdin_is_dev_null),
 		cmocka_unit_test(source_exec_stderr_is_discarded),
+		cmocka_unit_test(source_exec_works_with_stdin_and_stdout_closed),
 		cmocka_unit_test(source_exec_nonzero_exit_is_an_error_naming_the_status),
 		cmocka_unit_test(source_exec_death_by_signal_is_an_error),
 		cmocka_unit_test(source_exec_killed_after_timeout),

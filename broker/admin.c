@@ -197,7 +197,10 @@ seal_read_input(int fd, size_t max, struct secbuf **outp)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
+			int e = errno;
+
 			secbuf_free(sb);
+			errno = e;	/* for the caller's message */
 			return HUSH_ERR_IO;
 		}
 		if (n == 0)
@@ -316,11 +319,11 @@ admin_seal(int argc, char **argv)
 		fprintf(stderr, "hush seal: %s: %s\n", in, strerror(errno));
 		goto out;
 	}
-	rr = seal_read_input(fd >= 0 ? fd : STDIN_FILENO, ADMIN_SEAL_MAX_INPUT,
+	rr = seal_read_input(fd >= 0 ? fd : STDIN_FILENO, SEAL_MAX_PLAIN,
 	    &plain);
 	if (rr == HUSH_ERR_TOO_LARGE) {
 		fprintf(stderr, "hush seal: %s is larger than %d bytes\n",
-		    in != NULL ? in : "the input", ADMIN_SEAL_MAX_INPUT);
+		    in != NULL ? in : "the input", SEAL_MAX_PLAIN);
 		goto out;
 	} else if (rr != HUSH_OK) {
 		fprintf(stderr, "hush seal: cannot read %s: %s\n",

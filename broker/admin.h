@@ -10,16 +10,16 @@
 #ifndef HUSH_ADMIN_H
 #define HUSH_ADMIN_H
 
-/* The most `hush seal` reads from its input. */
-#define ADMIN_SEAL_MAX_INPUT	(1 << 20)
-
 /* hush token: a new client token on stdout, its token_hash on stderr. */
 int admin_token(int argc, char **argv);
 
 /* hush keygen -o FILE: a new key for sealed: sources, mode 0600. */
 int admin_keygen(int argc, char **argv);
 
-/* hush seal -k KEYFILE [-o FILE] [INPUT]: seals INPUT (or stdin). */
+/*
+ * hush seal -k KEYFILE [-o FILE] [INPUT]: seals INPUT (or stdin, at most
+ * SEAL_MAX_PLAIN bytes).
+ */
 int admin_seal(int argc, char **argv);
 
 #endif

@@ -1034,6 +1034,28 @@ source_json_result_larger_than_max_size_is_an_error(void **state)
 }
 
 static void
+source_json_nested_too_deep_is_an_error_not_a_crash(void **state)
+{
+	enum { DEPTH = 100000 };
+	struct conf_cred c;
+	char p[PATH_MAX], *doc;
+	size_t i;
+
+	(void)state;
+	assert_non_null(doc = malloc(2 * DEPTH));
+	for (i = 0; i < DEPTH; i++) {
+		doc[i] = '[';
+		doc[2 * DEPTH - 1 - i] = ']';
+	}
+	write_file(tpath(p, sizeof(p), "deep.json"), doc, 2 * DEPTH, 0600);
+	free(doc);
+	cred_init(&c, CONF_SRC_FILE, p);
+	c.max_size = CONF_MAX_SIZE_LIMIT;
+	c.json_field = (char *)"a";
+	load_fails(&c, HUSH_ERR_INVALID, "not valid JSON (line 1)");
+}
+
+static void
 source_json_field_applies_to_exec_and_env_too(void **state)
 {
 	struct conf_cred c;
@@ -1272,6 +1294,7 @@ main(void)
 		cmocka_unit_test(source_not_valid_json_names_the_line_never_the_content),
 		cmocka_unit_test(source_json_with_duplicate_keys_is_refused),
 		cmocka_unit_test(source_json_result_larger_than_max_size_is_an_error),
+		cmocka_unit_test(source_json_nested_too_deep_is_an_error_not_a_crash),
 		cmocka_unit_test(source_json_field_applies_to_exec_and_env_too),
 		cmocka_unit_test(source_errors_never_contain_the_value),
 		cmocka_unit_test(source_load_is_safe_from_many_threads),

@@ -3,7 +3,19 @@
 #include <string.h>
 
 #include "conf/hush_err.h"
+#include "broker/admin.h"
 #include "broker/version.h"
+
+/* Each command gets argv from its own name on and returns an exit status. */
+static const struct hush_cmd {
+	const char	*name;
+	int		(*run)(int, char **);
+} hush_cmds[] = {
+	{ "token", admin_token },
+	{ "keygen", admin_keygen },
+	{ "seal", admin_seal },
+	{ NULL, NULL }
+};
 
 static void
 usage(FILE *f)
@@ -11,12 +23,15 @@ usage(FILE *f)
 	fprintf(f, "usage: hush COMMAND [ARGS]\n"
 	    "  hush token\n"
 	    "  hush keygen -o FILE\n"
-	    "  hush seal -k KEYFILE [-o FILE] [INPUT]\n");
+	    "  hush seal -k KEYFILE [-o FILE] [INPUT]\n"
+	    "`hush COMMAND --help` describes each command.\n");
 }
 
 int
 main(int argc, char **argv)
 {
+	const struct hush_cmd *cmd;
+
 	if (hush_harden_process() != HUSH_OK) {
 		fprintf(stderr, "hush: cannot initialise libsodium\n");
 		return HUSH_EXIT_FAIL;
@@ -33,6 +48,11 @@ main(int argc, char **argv)
 		printf("hush %s\n", hush_version());
 		return HUSH_EXIT_OK;
 	}
+	for (cmd = hush_cmds; cmd->name != NULL; cmd++) {
+		if (strcmp(argv[1], cmd->name) == 0)
+			return cmd->run(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "hush: unknown command \"%s\"\n", argv[1]);
 	usage(stderr);
 	return HUSH_EXIT_USAGE;
 }

@@ -94,7 +94,19 @@ struct scan {
 	size_t		 npats;
 	struct secbuf	*exact;		/* literal encodings, exact bytes */
 	size_t		 longest;	/* longest literal encoding */
+	/*
+	 * The start filter: a bit per hash of the first three byte classes
+	 * of every pattern. The scan tests each position against it and
+	 * walks the DFA only from positions that pass, which is most of
+	 * the speed. Patterns shorter than 3 bytes turn it off.
+	 */
+	struct secbuf	*filter;	/* SCAN_FILTER_BITS / 8 bytes */
+	uint32_t	*levels;	/* first state of each depth, premultiplied */
+	size_t		 maxdepth;
+	bool		 short_pats;
 };
+
+#define SCAN_FILTER_BITS	(1u << 16)
 
 struct redact_rules {
 	struct rule	*rules;

@@ -26,6 +26,7 @@
 
 #define MAIN_IBUF		(256 * 1024)
 #define MAIN_OBUF		(256 * 1024)
+#define MAIN_DIRECT		(32 * 1024)	/* write pieces this big as they are */
 #define MAIN_MAX_LITFILE	(16 << 20)
 #define MAIN_MAX_RULEFILES	64
 #define MAIN_MAX_STATS		8192
@@ -105,10 +106,10 @@ out_write(struct out *o, const uint8_t *p, size_t n)
 {
 	if (o->epipe || o->failed)
 		return -1;
-	if (o->len + n > MAIN_OBUF)
+	if (o->len + n > MAIN_OBUF || (n >= MAIN_DIRECT && o->len > 0))
 		out_flush(o);
-	if (n >= MAIN_OBUF) {
-		/* Large pieces go out directly, not through the buffer. */
+	if (n >= MAIN_DIRECT) {
+		/* Large clean runs go out directly, not through the buffer. */
 		size_t save = o->len;
 		uint8_t *sb = o->buf;
 

@@ -90,7 +90,7 @@ const struct pack_rule redact_pack[] = {
 	  "Azure shared access signature (sig= in a SAS URL)",
 	  "(?<=[?&;])sig=([A-Za-z0-9%+/]{30,120}(?:%3D|%3d|=){0,2})",
 	  1, CHECK_ENTROPY },
-	{ "azure-client-secret", "q~",
+	{ "azure-client-secret", "0q~,1q~,2q~,3q~,4q~,5q~,6q~,7q~,8q~,9q~",
 	  "Azure AD (Entra ID) application client secret",
 	  "(?<![A-Za-z0-9_~.-])[A-Za-z0-9_~.]{3}\\dQ~[A-Za-z0-9_~.-]{31,34}"
 	  "(?![A-Za-z0-9_~.-])", 0, CHECK_NONE },

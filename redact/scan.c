@@ -126,7 +126,9 @@ json_encode(const uint8_t *p, size_t n, bool slash, uint8_t *out)
 #define ENC_MAX	16	/* distinct encodings of one string */
 
 struct enc_set {
-	struct secbuf	*e[ENC_MAX];
+	struct secbuf	*arena;		/* the encodings seen, for repeats */
+	size_t		 off[ENC_MAX];
+	size_t		 len[ENC_MAX];
 	size_t		 n;
 	size_t		 minlen;
 	scan_enc_fn	 fn;
@@ -137,18 +139,20 @@ struct enc_set {
 static int
 enc_emit(struct enc_set *es, const uint8_t *p, size_t len, bool b64)
 {
+	const uint8_t *a = secbuf_data(es->arena);
 	size_t i;
 
 	if (len < es->minlen || len == 0 || memchr(p, '\n', len) != NULL)
 		return HUSH_OK;
 	for (i = 0; i < es->n; i++)
-		if (secbuf_len(es->e[i]) == len &&
-		    memcmp(secbuf_data(es->e[i]), p, len) == 0)
+		if (es->len[i] == len && memcmp(a + es->off[i], p, len) == 0)
 			return HUSH_OK;
 	if (es->n == ENC_MAX)
 		return HUSH_ERR_INTERNAL;
-	if ((es->e[es->n] = secbuf_from(p, len)) == NULL)
-		return HUSH_ERR_NOMEM;
+	es->off[es->n] = secbuf_len(es->arena);
+	es->len[es->n] = len;
+	if (secbuf_append(es->arena, p, len) != HUSH_OK)
+		return HUSH_ERR_INTERNAL;
 	es->n++;
 	return es->fn(es->arg, p, len, b64);
 }
@@ -201,7 +205,9 @@ scan_encodings(const uint8_t *value, size_t len, size_t minlen,
 	es.arg = arg;
 	if (len == 0 || len > REDACT_MAX_LITERAL_LEN)
 		return HUSH_ERR_INVALID;
-	if ((tmp = secbuf_new(6 * len + 8)) == NULL)
+	/* Every encoding is at most 6 bytes per byte (JSON's \u00XX). */
+	if ((tmp = secbuf_new(6 * len + 8)) == NULL ||
+	    (es.arena = secbuf_new(ENC_MAX * (6 * len + 8))) == NULL)
 		goto out;
 	if ((r = enc_one(&es, value, len, tmp)) != HUSH_OK)
 		goto out;
@@ -217,8 +223,7 @@ scan_encodings(const uint8_t *value, size_t len, size_t minlen,
 			e = i;
 			if (e > start && value[e - 1] == '\r')
 				e--;
-			for (size_t j = 0; j < es.n; j++)
-				secbuf_free(es.e[j]);
+			secbuf_clear(es.arena);
 			es.n = 0;
 			if (e - start >= minlen &&
 			    (r = enc_one(&es, value + start, e - start,
@@ -228,13 +233,26 @@ scan_encodings(const uint8_t *value, size_t len, size_t minlen,
 	}
 	r = HUSH_OK;
 out:
-	for (i = 0; i < es.n; i++)
-		secbuf_free(es.e[i]);
+	secbuf_free(es.arena);
 	secbuf_free(tmp);
 	return r;
 }
 
 /* Building the automaton */
+
+struct tnode {
+	uint32_t	 child;		/* first child, or SCAN_NONE */
+	uint32_t	 sib;		/* next sibling, or SCAN_NONE */
+	uint8_t		 cls;		/* byte class of the edge into here */
+	uint32_t	 depth;
+};
+
+static inline uint32_t
+scan_hash(uint32_t a, uint32_t b, uint32_t c)
+{
+	return ((a * 0x9e3779b1u) ^ (b * 0x85ebca6bu) ^ (c * 0xc2b2ae35u)) >>
+	    16;
+}
 
 struct builder {
 	struct redact_rules *rules;
@@ -326,6 +344,7 @@ scan_build(struct redact_rules *rules)
 	struct builder b;
 	struct secbuf *tmp = NULL;
 	uint32_t *T, *fail = NULL, *queue = NULL, *exact_off = NULL;
+	struct tnode *trie;
 	uint8_t seen[256];
 	size_t i, j, total = 0, maxstates, qh = 0, qt = 0, eoff = 0;
 	uint32_t nstates = 1, nc;
@@ -378,9 +397,13 @@ scan_build(struct redact_rules *rules)
 	    maxstates * nc > (size_t)SCAN_OUT)
 		goto out;
 	r = HUSH_ERR_NOMEM;
-	if ((tmp = secbuf_new(maxstates * nc * sizeof(uint32_t))) == NULL)
+	/* The trie first, sparse (its edges spell the folded secrets, so it
+	 * lives in secure memory too), then a table of the exact size. */
+	if ((tmp = secbuf_new(maxstates * sizeof(struct tnode))) == NULL)
 		goto out;
-	T = (uint32_t *)(void *)secbuf_mut(tmp);
+	trie = (struct tnode *)(void *)secbuf_mut(tmp);
+	trie[0].child = trie[0].sib = SCAN_NONE;
+	trie[0].depth = 0;
 	if ((sc->own = malloc(maxstates * sizeof(uint32_t))) == NULL ||
 	    (sc->dict = calloc(maxstates, sizeof(uint32_t))) == NULL ||
 	    (fail = calloc(maxstates, sizeof(uint32_t))) == NULL ||
@@ -389,19 +412,37 @@ scan_build(struct redact_rules *rules)
 		goto out;
 	for (i = 0; i < maxstates; i++)
 		sc->own[i] = SCAN_NONE;
-
-	/* The trie; state numbers are indices here, 0 is the root and no
-	 * goto edge leads back to it, so 0 means "no edge" while building. */
+	if ((sc->filter = secbuf_new(SCAN_FILTER_BITS / 8)) == NULL)
+		goto out;
+	secbuf_set_len(sc->filter, SCAN_FILTER_BITS / 8);
 	for (i = 0; i < b.npats; i++) {
 		const uint8_t *f = secbuf_data(b.folded) + b.pats[i].off;
-		uint32_t s = 0;
+		uint32_t s = 0, t, h;
+
+		if (b.pats[i].len < 3) {
+			sc->short_pats = true;
+		} else {
+			h = scan_hash(sc->cls[f[0]], sc->cls[f[1]],
+			    sc->cls[f[2]]);
+			secbuf_mut(sc->filter)[h >> 3] |=
+			    (uint8_t)(1u << (h & 7));
+		}
 
 		for (j = 0; j < b.pats[i].len; j++) {
-			uint32_t c = sc->cls[f[j]];
+			uint8_t c = sc->cls[f[j]];
 
-			if (T[(size_t)s * nc + c] == 0)
-				T[(size_t)s * nc + c] = nstates++;
-			s = T[(size_t)s * nc + c];
+			for (t = trie[s].child; t != SCAN_NONE &&
+			    trie[t].cls != c; t = trie[t].sib)
+				;
+			if (t == SCAN_NONE) {
+				t = nstates++;
+				trie[t].cls = c;
+				trie[t].child = SCAN_NONE;
+				trie[t].sib = trie[s].child;
+				trie[t].depth = 0;
+				trie[s].child = t;
+			}
+			s = t;
 		}
 		b.pats[i].next = sc->own[s];
 		sc->own[s] = (uint32_t)i;
@@ -414,6 +455,51 @@ scan_build(struct redact_rules *rules)
 	for (i = 0; i < b.npats; i++)
 		if (b.pats[i].kind == PAT_LITERAL)
 			b.pats[i].off = exact_off[i];
+
+	/* States are renumbered breadth first, so the shallow ones, where
+	 * the scan spends nearly all its time, share a few cache lines. */
+	queue[qt++] = 0;
+	while (qh < qt) {
+		uint32_t s = queue[qh++], t;
+
+		for (t = trie[s].child; t != SCAN_NONE; t = trie[t].sib) {
+			trie[t].depth = trie[s].depth + 1;
+			queue[qt++] = t;
+		}
+	}
+	/* In this order depth never decreases: levels[d] is the first state
+	 * of depth d, so "depth(s) >= d" is "s >= levels[d]". */
+	sc->maxdepth = trie[queue[nstates - 1]].depth;
+	if ((sc->levels = malloc((sc->maxdepth + 2) * sizeof(uint32_t))) ==
+	    NULL)
+		goto out;
+	for (i = 0, j = 0; j <= sc->maxdepth + 1; j++) {
+		while (i < nstates && trie[queue[i]].depth < j)
+			i++;
+		sc->levels[j] = (uint32_t)(i * nc);
+	}
+	for (i = 0; i < nstates; i++)
+		fail[queue[i]] = (uint32_t)i;	/* fail[] as old -> new */
+	for (i = 0; i < nstates; i++)
+		sc->dict[fail[i]] = sc->own[i];	/* dict[] as scratch */
+	memcpy(sc->own, sc->dict, nstates * sizeof(uint32_t));
+
+	/* Goto edges into the table; 0 means "no edge", since no edge leads
+	 * back to the root. */
+	if ((sc->table = secbuf_new((size_t)nstates * nc *
+	    sizeof(uint32_t))) == NULL)
+		goto out;
+	secbuf_set_len(sc->table, (size_t)nstates * nc * sizeof(uint32_t));
+	T = (uint32_t *)(void *)secbuf_mut(sc->table);
+	for (i = 0; i < nstates; i++) {
+		uint32_t t;
+
+		for (t = trie[i].child; t != SCAN_NONE; t = trie[t].sib)
+			T[(size_t)fail[i] * nc + trie[t].cls] = fail[t];
+	}
+	memset(fail, 0, nstates * sizeof(uint32_t));
+	memset(sc->dict, 0, nstates * sizeof(uint32_t));
+	qh = qt = 0;
 
 	/* Breadth first: failure links, then the full DFA. */
 	for (j = 0; j < nc; j++) {
@@ -441,24 +527,13 @@ scan_build(struct redact_rules *rules)
 			}
 		}
 	}
-	/* Premultiply and flag targets with output, in a table sized to
-	 * the states actually used. */
-	r = HUSH_ERR_NOMEM;
-	if ((sc->table = secbuf_new((size_t)nstates * nc *
-	    sizeof(uint32_t))) == NULL)
-		goto out;
-	{
-		uint32_t *D = (uint32_t *)(void *)secbuf_mut(sc->table);
+	/* Premultiply, and flag targets with output. */
+	for (i = 0; i < (size_t)nstates * nc; i++) {
+		uint32_t t = T[i];
 
-		for (i = 0; i < (size_t)nstates * nc; i++) {
-			uint32_t t = T[i];
-
-			D[i] = t * nc;
-			if (sc->own[t] != SCAN_NONE || sc->dict[t] != 0)
-				D[i] |= SCAN_OUT;
-		}
-		secbuf_set_len(sc->table, (size_t)nstates * nc *
-		    sizeof(uint32_t));
+		T[i] = t * nc;
+		if (sc->own[t] != SCAN_NONE || sc->dict[t] != 0)
+			T[i] |= SCAN_OUT;
 	}
 	sc->nstates = nstates;
 	sc->pats = b.pats;
@@ -486,8 +561,13 @@ scan_release(struct scan *sc)
 	free(sc->own);
 	free(sc->dict);
 	free(sc->pats);
+	free(sc->levels);
 	secbuf_free(sc->table);
 	secbuf_free(sc->exact);
+	secbuf_free(sc->filter);
+	sc->levels = NULL;
+	sc->filter = NULL;
+	sc->short_pats = false;
 	sc->own = sc->dict = NULL;
 	sc->pats = NULL;
 	sc->table = sc->exact = NULL;
@@ -495,18 +575,61 @@ scan_release(struct scan *sc)
 	sc->nstates = 0;
 }
 
+/* Walks the DFA from the root at p[j] and reports the patterns that
+ * start exactly there. */
+static void
+scan_from(const struct scan *sc, const uint32_t *T, const uint8_t *p,
+    size_t n, size_t j, scan_hit_fn fn, void *arg)
+{
+	const uint8_t *cls = sc->cls;
+	uint32_t st = 0, q;
+	size_t k, d;
+
+	for (k = j, d = 1; k < n && d <= sc->maxdepth; k++, d++) {
+		uint32_t t = T[st + cls[p[k]]];
+
+		st = t & ~SCAN_OUT;
+		if (st < sc->levels[d])
+			break;		/* no longer a prefix begun at j */
+		/* Own outputs are as long as the state is deep; shorter
+		 * ones begin later and are found from their own start. */
+		if (t & SCAN_OUT)
+			for (q = sc->own[st / sc->nclass]; q != SCAN_NONE;
+			    q = sc->pats[q].next)
+				fn(arg, &sc->pats[q], k + 1);
+	}
+}
+
 void
 scan_run(const struct scan *sc, const uint8_t *p, size_t n, scan_hit_fn fn,
     void *arg)
 {
 	const uint32_t *T;
-	const uint8_t *cls = sc->cls;
-	uint32_t st = 0;
+	const uint8_t *cls = sc->cls, *F;
+	uint32_t st = 0, c0, c1, c2;
 	size_t i;
 
 	if (sc->table == NULL)
 		return;
 	T = (const uint32_t *)(const void *)secbuf_data(sc->table);
+	if (!sc->short_pats) {
+		if (n < 3)
+			return;
+		F = secbuf_data(sc->filter);
+		c1 = cls[p[0]];
+		c2 = cls[p[1]];
+		for (i = 0; i + 2 < n; i++) {
+			uint32_t h;
+
+			c0 = c1;
+			c1 = c2;
+			c2 = cls[p[i + 2]];
+			h = scan_hash(c0, c1, c2);
+			if (F[h >> 3] & (1u << (h & 7)))
+				scan_from(sc, T, p, n, i, fn, arg);
+		}
+		return;
+	}
 	for (i = 0; i < n; i++) {
 		uint32_t t = T[st + cls[p[i]]];
 

@@ -246,6 +246,47 @@ literals_self_overlapping_value_split_across_feeds(void **state)
 }
 
 static void
+literals_masked_alongside_the_builtin_pack(void **state)
+{
+	struct conf_errs errs;
+	struct redact_rules *r;
+	char in[256], enc[128], *out;
+
+	(void)state;
+	/* Keywords come first in the automaton: literal bytes must still
+	 * be found where they are, not where a keyword's were. */
+	conf_errs_init(&errs);
+	assert_non_null(r = redact_rules_new(NULL, 0, &errs));
+	assert_int_equal(redact_rules_add_literal(r, "literal",
+	    (const uint8_t *)value, strlen(value)), HUSH_OK);
+	assert_int_equal(redact_rules_compile(r), HUSH_OK);
+	b64((const uint8_t *)value, strlen(value), false, enc);
+	snprintf(in, sizeof(in), "a %s b\nc %s d\n", value, enc);
+	out = run(r, in);
+	assert_string_equal(out, "a " MARK " b\nc " MARK " d\n");
+	free(out);
+	redact_rules_free(r);
+	conf_errs_release(&errs);
+}
+
+static void
+literals_two_byte_values_when_allowed(void **state)
+{
+	const char *lits[] = { "q!" };
+	struct redact_rules *r = rules_with("[redact]\nmin_literal_length = 2\n",
+	    lits, 1);
+	char *out;
+
+	(void)state;
+	/* Values shorter than the start filter's three bytes take the
+	 * plain automaton walk; the result is the same. */
+	out = run(r, "aq!b q q! \"q!\"\n");
+	assert_string_equal(out, "a" MARK "b q " MARK " \"" MARK "\"\n");
+	free(out);
+	redact_rules_free(r);
+}
+
+static void
 literals_refuses_values_shorter_than_minimum(void **state)
 {
 	struct redact_rules *r = rules_with(NULL, NULL, 0);
@@ -382,6 +423,8 @@ main(void)
 		cmocka_unit_test(literals_masks_url_and_json_encodings),
 		cmocka_unit_test(
 		    literals_self_overlapping_value_split_across_feeds),
+		cmocka_unit_test(literals_masked_alongside_the_builtin_pack),
+		cmocka_unit_test(literals_two_byte_values_when_allowed),
 		cmocka_unit_test(literals_refuses_values_shorter_than_minimum),
 		cmocka_unit_test(literals_multi_line_value_is_masked_line_by_line),
 		cmocka_unit_test(literals_overlapping_values_are_masked_together),

@@ -188,7 +188,7 @@ is_placeholder(const uint8_t *p, size_t len)
 		"required", "optional", "secret", "password", "passwd",
 		"token", "hidden", "masked", "string", "value", "filtered",
 		"[filtered]", "n/a", "na", "test", "default", "unset",
-		"redacted", "bearer", "basic", "yes", "no", NULL
+		"redacted", "bearer", "basic", "yes", "no", "pass", "pwd", NULL
 	};
 	static const char *const parts[] = {
 		"${", "{{", "<", ">", "%s", "%(", "$(", "***", "xxx", "...",

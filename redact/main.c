@@ -420,6 +420,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "hush-redact: cannot initialise libsodium\n");
 		return HUSH_EXIT_FAIL;
 	}
+	/* A closed pipe is an ordinary end for a filter: see EPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 	conf_errs_init(&errs);
 	conf_init(&conf);
 	if ((rn = calloc(1, sizeof(*rn))) == NULL) {
@@ -528,12 +530,12 @@ main(int argc, char **argv)
 	}
 	if (list) {
 		list_rules(rules);
-		status = fflush(stdout) == 0 ? HUSH_EXIT_OK : HUSH_EXIT_FAIL;
+		/* A reader that stopped early (| head) is not a failure. */
+		status = (fflush(stdout) == 0 || errno == EPIPE) ?
+		    HUSH_EXIT_OK : HUSH_EXIT_FAIL;
 		goto out;
 	}
 
-	/* A closed pipe is an ordinary end for a filter: see EPIPE. */
-	signal(SIGPIPE, SIG_IGN);
 	if ((ibuf = malloc(MAIN_IBUF)) == NULL ||
 	    (rn->out.buf = malloc(MAIN_OBUF)) == NULL) {
 		fprintf(stderr, "hush-redact: out of memory\n");

@@ -101,6 +101,19 @@ is_pack_name(const char *name)
 	return false;
 }
 
+static bool
+is_disabled(const struct hush_conf *conf, const char *name)
+{
+	size_t i;
+
+	if (conf == NULL)
+		return false;
+	for (i = 0; i < conf->redact.ndisable; i++)
+		if (strcmp(conf->redact.disable[i], name) == 0)
+			return true;
+	return false;
+}
+
 size_t
 rules_check_conf(const struct hush_conf *conf, struct conf_errs *errs)
 {
@@ -111,7 +124,9 @@ rules_check_conf(const struct hush_conf *conf, struct conf_errs *errs)
 	for (i = 0; i < conf->nrules; i++) {
 		const struct conf_rule *r = &conf->rules[i];
 
-		if (is_pack_name(r->name)) {
+		/* A user rule may replace a built-in one that is off. */
+		if (is_pack_name(r->name) && conf->redact.builtin &&
+		    !is_disabled(conf, r->name)) {
 			conf_errs_add(errs, r->where.section, "rule \"%s\" has "
 			    "the name of a built-in rule; choose another "
 			    "(or disable the built-in one)", r->name);
@@ -403,19 +418,6 @@ add_pack_rule(struct redact_rules *rs, const struct pack_rule *pr)
 	if (r == HUSH_OK && strncmp(pr->name, "generic-", 8) == 0)
 		rs->rules[rs->nrules - 1].weak = true;
 	return r;
-}
-
-static bool
-is_disabled(const struct hush_conf *conf, const char *name)
-{
-	size_t i;
-
-	if (conf == NULL)
-		return false;
-	for (i = 0; i < conf->redact.ndisable; i++)
-		if (strcmp(conf->redact.disable[i], name) == 0)
-			return true;
-	return false;
 }
 
 /* The fingerprint key: a hash of the key file, so any length works. */

@@ -345,6 +345,27 @@ rules_user_rule_masks_its_group_and_disable_works(void **state)
 }
 
 static void
+rules_user_rule_may_replace_a_disabled_builtin(void **state)
+{
+	struct hush_conf c;
+	struct conf_errs errs;
+	struct redact_rules *rules;
+	char *out;
+
+	(void)state;
+	assert_int_equal(load(&c, "[redact]\ndisable = jwt\n[rule \"jwt\"]\n"
+	    "pattern = JWT<[^>]+>\nkeywords = jwt<\n", &errs), HUSH_OK);
+	assert_non_null(rules = redact_rules_new(&c, 0, &errs));
+	assert_int_equal(redact_rules_compile(rules), HUSH_OK);
+	out = redact_text(rules, "a JWT<x.y.z> b\n");
+	assert_string_equal(out, "a [REDACTED:jwt] b\n");
+	free(out);
+	redact_rules_free(rules);
+	conf_release(&c);
+	conf_errs_release(&errs);
+}
+
+static void
 rules_rule_without_keywords_runs_on_every_line(void **state)
 {
 	struct hush_conf c;
@@ -400,6 +421,7 @@ main(void)
 		    rules_check_conf_rejects_bad_pattern_and_builtin_name),
 		cmocka_unit_test(rules_check_conf_accepts_good_configuration),
 		cmocka_unit_test(rules_user_rule_masks_its_group_and_disable_works),
+		cmocka_unit_test(rules_user_rule_may_replace_a_disabled_builtin),
 		cmocka_unit_test(rules_rule_without_keywords_runs_on_every_line),
 		cmocka_unit_test(rules_generic_checks_filter_placeholders),
 	};

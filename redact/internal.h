@@ -37,6 +37,7 @@ enum rule_check {
 	CHECK_ENTROPY,		/* a minimum entropy only */
 	CHECK_URL_PASSWORD,	/* placeholders, not a port */
 	CHECK_TOKEN,		/* placeholders, not a plain word */
+	CHECK_FORMAT,		/* a fixed format: not a run, sequence or EXAMPLE */
 };
 
 struct rule {

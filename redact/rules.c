@@ -296,6 +296,27 @@ is_word(const uint8_t *p, size_t len, const struct classes *c)
 	    isupper(p[0])) || c->lower == 0);
 }
 
+/*
+ * A value no generator of random tokens makes: a run of 6 identical
+ * characters, 8 consecutive ones ("abcdefgh", "12345678"), or EXAMPLE.
+ * For a random 40-character token each is less likely than 1 in 10^8.
+ */
+static bool
+is_fake(const uint8_t *p, size_t len)
+{
+	size_t i, run = 1, seq = 1;
+
+	if (icontains(p, len, "example"))
+		return true;
+	for (i = 1; i < len; i++) {
+		run = p[i] == p[i - 1] ? run + 1 : 1;
+		seq = p[i] == p[i - 1] + 1 ? seq + 1 : 1;
+		if (run >= 6 || seq >= 8)
+			return true;
+	}
+	return false;
+}
+
 bool
 rules_check_secret(enum rule_check check, const uint8_t *p, size_t len)
 {
@@ -309,6 +330,8 @@ rules_check_secret(enum rule_check check, const uint8_t *p, size_t len)
 	switch (check) {
 	case CHECK_NONE:
 		return true;
+	case CHECK_FORMAT:
+		return !is_fake(p, len);
 	case CHECK_ENTROPY:
 		return len >= 16 && c.upper > 0 && c.lower > 0 &&
 		    entropy(p, len) >= 3.5;
@@ -320,7 +343,8 @@ rules_check_secret(enum rule_check check, const uint8_t *p, size_t len)
 		return len >= 8 && !is_placeholder(p, len) &&
 		    !is_word(p, len, &c);
 	case CHECK_GENERIC:
-		if (len < 16 || is_placeholder(p, len) || is_uuid(p, len))
+		if (len < 16 || is_placeholder(p, len) || is_uuid(p, len) ||
+		    is_fake(p, len))
 			return false;
 		if (c.digit == 0 || c.upper + c.lower == 0)
 			return false;
@@ -415,6 +439,12 @@ add_pack_rule(struct redact_rules *rs, const struct pack_rule *pr)
 	val_list_free(kw);
 	if (r == HUSH_OK && strcmp(pr->name, "private-key") == 0)
 		rs->rules[rs->nrules - 1].pem = true;
+	/* Fixed-format tokens skip the obvious fakes of documentation and
+	 * test fixtures; key blocks have runs of 'A' and are left alone. */
+	if (r == HUSH_OK && pr->check == CHECK_NONE &&
+	    strcmp(pr->name, "private-key") != 0 &&
+	    strcmp(pr->name, "gcp-service-account-key") != 0)
+		rs->rules[rs->nrules - 1].check = CHECK_FORMAT;
 	if (r == HUSH_OK && strncmp(pr->name, "generic-", 8) == 0)
 		rs->rules[rs->nrules - 1].weak = true;
 	return r;

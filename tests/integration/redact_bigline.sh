@@ -7,7 +7,7 @@ set -u
 : "${HUSH_REDACT:?}"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-GH=ghp_abcdefghijklmnopqrstuvwxyz0123456789
+GH=ghp_R8f2Kq9LmZ3xT7vW1pN4bY6cH0dJ5sA2eG8u
 mib=${HUSH_BIGLINE_MIB:-64}
 half=$((mib / 2 * 1024 * 1024))
 

@@ -8,7 +8,7 @@ import sys
 import time
 
 R = os.environ["HUSH_REDACT"]
-GH = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+GH = "ghp_R8f2Kq9LmZ3xT7vW1pN4bY6cH0dJ5sA2eG8u"
 
 
 def read_line(fd, timeout):
@@ -43,7 +43,7 @@ def main():
         else:
             print("ok: line %d appeared live" % i)
     # A partial line is held (it may still grow into a secret) ...
-    p.stdin.write(b"partial ghp_abcdefghij")
+    p.stdin.write(b"partial ghp_R8f2Kq9LmZ")
     r, _, _ = select.select([out], [], [], 0.5)
     if r:
         print("FAIL: a partial line was written before its end")
@@ -51,7 +51,7 @@ def main():
     else:
         print("ok: partial line held")
     # ... and completed at end of input.
-    p.stdin.write(b"klmnopqrstuvwxyz0123456789")
+    p.stdin.write(b"3xT7vW1pN4bY6cH0dJ5sA2eG8u")
     p.stdin.close()
     rest = p.stdout.read()
     rc = p.wait(timeout=10)

@@ -19,7 +19,7 @@
 #include "redact/redact.h"
 #include "redact/rules.h"
 
-#define GH	"ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+#define GH	"ghp_R8f2Kq9LmZ3xT7vW1pN4bY6cH0dJ5sA2eG8u"
 #define GHM	"[REDACTED:github-token]"
 
 struct obuf {

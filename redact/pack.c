@@ -167,10 +167,11 @@ const struct pack_rule redact_pack[] = {
 	{ "vault-token", "hvs.,hvb.,hvr.",
 	  "HashiCorp Vault service, batch or recovery token",
 	  "\\bhv[sbr]\\.[A-Za-z0-9_-]{24,400}" END_B64URL, 0, CHECK_NONE },
-	{ "grafana-token", "glc_,glsa_",
-	  "Grafana Cloud API token or service account token",
+	{ "grafana-token", "glc_,glsa_,eyjrijoi",
+	  "Grafana Cloud API token, service account token or API key",
 	  "\\b(?:glc_[A-Za-z0-9+/]{32,400}={0,2}|glsa_[A-Za-z0-9]{32}_"
-	  "[A-Fa-f0-9]{8})(?![A-Za-z0-9+/=_])", 0, CHECK_NONE },
+	  "[A-Fa-f0-9]{8}|eyJrIjoi[A-Za-z0-9]{60,400}={0,2})"
+	  "(?![A-Za-z0-9+/=_])", 0, CHECK_NONE },
 	{ "atlassian-api-token", "atatt3",
 	  "Atlassian (Jira, Confluence) API token",
 	  "\\bATATT3[A-Za-z0-9_=-]{100,300}" END_B64URL, 0, CHECK_NONE },
@@ -197,7 +198,7 @@ const struct pack_rule redact_pack[] = {
 	  "([^\\s;&'\"]{1,256})", 1, CHECK_URL_PASSWORD },
 	{ "authorization-header", "authorization",
 	  "Credentials in an Authorization header (Bearer, Basic, token)",
-	  "(?i:authorization)" ASSIGN "(?:(?i:bearer|basic|token|apikey|"
+	  "(?i:authorization)" ASSIGN "(?:(?i:bearer|basic|token|negotiate|ntlm|apikey|"
 	  "api-key|sso-key)\\s{1,4})?([A-Za-z0-9._~+/-]{8,4096}=*)",
 	  1, CHECK_TOKEN },
 	{ "bearer-token", "bearer",

@@ -165,7 +165,13 @@ rules_pack_matches_labelled_corpus(void **state)
 		assert_non_null(text);
 		*text++ = '\0';
 		expand(text, &ex);
-		strcat(ex.text, "\n");
+		{
+			size_t tl = strlen(ex.text);
+
+			assert_true(tl + 1 < sizeof(ex.text));
+			ex.text[tl] = '\n';
+			ex.text[tl + 1] = '\0';
+		}
 		out = redact_text(rules, ex.text);
 		if (kind[0] == '+') {
 			npos++;

@@ -102,12 +102,13 @@ struct scan {
 	 * the speed. Patterns shorter than 3 bytes turn it off.
 	 */
 	struct secbuf	*filter;	/* SCAN_FILTER_BITS / 8 bytes */
+	bool		 direct;	/* classes fit 7 bits: index, not hash */
 	uint32_t	*levels;	/* first state of each depth, premultiplied */
 	size_t		 maxdepth;
 	bool		 short_pats;
 };
 
-#define SCAN_FILTER_BITS	(1u << 16)
+#define SCAN_FILTER_BITS	(1u << 21)	/* three 7-bit classes */
 
 struct redact_rules {
 	struct rule	*rules;

@@ -247,11 +247,18 @@ struct tnode {
 	uint32_t	 depth;
 };
 
+/*
+ * The filter's index for three byte classes: the classes themselves when
+ * they fit 7 bits (no collisions, and one shift per byte in the scan),
+ * else a multiplicative hash.
+ */
 static inline uint32_t
-scan_hash(uint32_t a, uint32_t b, uint32_t c)
+scan_index(bool direct, uint32_t a, uint32_t b, uint32_t c)
 {
+	if (direct)
+		return a << 14 | b << 7 | c;
 	return ((a * 0x9e3779b1u) ^ (b * 0x85ebca6bu) ^ (c * 0xc2b2ae35u)) >>
-	    16;
+	    11;
 }
 
 struct builder {
@@ -412,6 +419,7 @@ scan_build(struct redact_rules *rules)
 		goto out;
 	for (i = 0; i < maxstates; i++)
 		sc->own[i] = SCAN_NONE;
+	sc->direct = nc <= 128;
 	if ((sc->filter = secbuf_new(SCAN_FILTER_BITS / 8)) == NULL)
 		goto out;
 	secbuf_set_len(sc->filter, SCAN_FILTER_BITS / 8);
@@ -422,8 +430,8 @@ scan_build(struct redact_rules *rules)
 		if (b.pats[i].len < 3) {
 			sc->short_pats = true;
 		} else {
-			h = scan_hash(sc->cls[f[0]], sc->cls[f[1]],
-			    sc->cls[f[2]]);
+			h = scan_index(sc->direct, sc->cls[f[0]],
+			    sc->cls[f[1]], sc->cls[f[2]]);
 			secbuf_mut(sc->filter)[h >> 3] |=
 			    (uint8_t)(1u << (h & 7));
 		}
@@ -618,13 +626,25 @@ scan_run(const struct scan *sc, const uint8_t *p, size_t n, scan_hit_fn fn,
 		F = secbuf_data(sc->filter);
 		c1 = cls[p[0]];
 		c2 = cls[p[1]];
+		if (sc->direct) {
+			uint32_t h = c1 << 7 | c2;
+
+			/* The hot loop: a shift, an or and a bit test. */
+			for (i = 0; i + 2 < n; i++) {
+				h = ((h << 7) | cls[p[i + 2]]) &
+				    (SCAN_FILTER_BITS - 1);
+				if (F[h >> 3] & (1u << (h & 7)))
+					scan_from(sc, T, p, n, i, fn, arg);
+			}
+			return;
+		}
 		for (i = 0; i + 2 < n; i++) {
 			uint32_t h;
 
 			c0 = c1;
 			c1 = c2;
 			c2 = cls[p[i + 2]];
-			h = scan_hash(c0, c1, c2);
+			h = scan_index(false, c0, c1, c2);
 			if (F[h >> 3] & (1u << (h & 7)))
 				scan_from(sc, T, p, n, i, fn, arg);
 		}

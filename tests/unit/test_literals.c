@@ -270,6 +270,40 @@ literals_masked_alongside_the_builtin_pack(void **state)
 }
 
 static void
+literals_with_many_distinct_bytes(void **state)
+{
+	struct conf_errs errs;
+	struct redact_rules *r;
+	uint8_t v[160], in[200];
+	struct obuf o = { NULL, 0 };
+	struct redact_stream *s;
+	size_t i;
+
+	(void)state;
+	/* Over 128 byte classes: the start filter hashes instead of
+	 * indexing; the result must not change. */
+	for (i = 0; i < 128; i++)
+		v[i] = (uint8_t)(0x80 + i);
+	memcpy(v + 128, "abcdefghijklmnopqrstuvwxyzABCDEF", 32);
+	conf_errs_init(&errs);
+	assert_non_null(r = redact_rules_new(NULL, REDACT_NO_BUILTIN, &errs));
+	assert_int_equal(redact_rules_add_literal(r, "literal", v, 160),
+	    HUSH_OK);
+	assert_int_equal(redact_rules_compile(r), HUSH_OK);
+	memcpy(in, "x ", 2);
+	memcpy(in + 2, v, 160);
+	memcpy(in + 162, " y\n", 3);
+	assert_non_null(s = redact_stream_new(r, collect, &o));
+	assert_int_equal(redact_stream_feed(s, in, 165), HUSH_OK);
+	assert_int_equal(redact_stream_finish(s), HUSH_OK);
+	assert_string_equal(o.p, "x " MARK " y\n");
+	free(o.p);
+	redact_stream_free(s);
+	redact_rules_free(r);
+	conf_errs_release(&errs);
+}
+
+static void
 literals_two_byte_values_when_allowed(void **state)
 {
 	const char *lits[] = { "q!" };
@@ -424,6 +458,7 @@ main(void)
 		cmocka_unit_test(
 		    literals_self_overlapping_value_split_across_feeds),
 		cmocka_unit_test(literals_masked_alongside_the_builtin_pack),
+		cmocka_unit_test(literals_with_many_distinct_bytes),
 		cmocka_unit_test(literals_two_byte_values_when_allowed),
 		cmocka_unit_test(literals_refuses_values_shorter_than_minimum),
 		cmocka_unit_test(literals_multi_line_value_is_masked_line_by_line),

@@ -297,3 +297,35 @@ out:
 	secbuf_free(sb);
 	return r;
 }
+
+int
+source_check(const struct conf_cred *c, int stat_files, struct source_err *err)
+{
+	struct secbuf *key = NULL;
+	struct seal_err serr;
+	const char *why;
+	char **argv = NULL;
+	int r = HUSH_OK;
+
+	if (c->kind == CONF_SRC_EXEC) {
+		if (source_exec_split(c->arg, &argv, &why) != HUSH_OK)
+			return source_fail(err, c->name, HUSH_ERR_INVALID,
+			    "exec: %s", why);
+		if (argv[0][0] != '/')
+			r = source_fail(err, c->name, HUSH_ERR_INVALID,
+			    "exec: needs an absolute path to the command");
+		else if (stat_files && access(argv[0], X_OK) != 0)
+			r = source_fail_errno(err, c->name, HUSH_ERR_NOT_FOUND,
+			    errno, "exec: %s", argv[0]);
+		free(argv);
+		return r;
+	}
+	if (c->kind == CONF_SRC_SEALED && stat_files && c->key_file != NULL) {
+		/* Loading proves mode and format; the key is not printed. */
+		if ((r = seal_key_load(c->key_file, &key, &serr)) != HUSH_OK)
+			r = source_fail(err, c->name, r, "key_file %s: %s",
+			    c->key_file, serr.msg);
+		secbuf_free(key);
+	}
+	return r;
+}

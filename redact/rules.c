@@ -297,12 +297,14 @@ is_word(const uint8_t *p, size_t len, const struct classes *c)
 }
 
 /*
- * A value no generator of random tokens makes: a run of 6 identical
- * characters, 8 consecutive ones ("abcdefgh", "12345678"), or EXAMPLE.
- * For a random 40-character token each is less likely than 1 in 10^8.
+ * A value no generator of random tokens makes: a run of identical
+ * characters, EXAMPLE, and for generic rules also 8 consecutive ones
+ * ("abcdefgh", "12345678"). For a random 40-character token each is less
+ * likely than 1 in 10^8. Fixed formats are held to less: a made-up
+ * "xoxb-1234567890-..." in a log is still better masked.
  */
 static bool
-is_fake(const uint8_t *p, size_t len)
+is_fake(const uint8_t *p, size_t len, size_t maxrun, bool sequences)
 {
 	size_t i, run = 1, seq = 1;
 
@@ -311,7 +313,7 @@ is_fake(const uint8_t *p, size_t len)
 	for (i = 1; i < len; i++) {
 		run = p[i] == p[i - 1] ? run + 1 : 1;
 		seq = p[i] == p[i - 1] + 1 ? seq + 1 : 1;
-		if (run >= 6 || seq >= 8)
+		if (run >= maxrun || (sequences && seq >= 8))
 			return true;
 	}
 	return false;
@@ -331,7 +333,7 @@ rules_check_secret(enum rule_check check, const uint8_t *p, size_t len)
 	case CHECK_NONE:
 		return true;
 	case CHECK_FORMAT:
-		return !is_fake(p, len);
+		return !is_fake(p, len, 8, false);
 	case CHECK_ENTROPY:
 		return len >= 16 && c.upper > 0 && c.lower > 0 &&
 		    entropy(p, len) >= 3.5;
@@ -344,7 +346,7 @@ rules_check_secret(enum rule_check check, const uint8_t *p, size_t len)
 		    !is_word(p, len, &c);
 	case CHECK_GENERIC:
 		if (len < 16 || is_placeholder(p, len) || is_uuid(p, len) ||
-		    is_fake(p, len))
+		    is_fake(p, len, 6, true))
 			return false;
 		if (c.digit == 0 || c.upper + c.lower == 0)
 			return false;

@@ -104,6 +104,13 @@ printf '[redact]\ncredentials = no\n' >>"$T/hush.ini"
 printf 'x PlainCredValue-0042\n' | "$R" --no-builtin -c "$T/hush.ini" >"$T/out"
 grep -q PlainCredValue "$T/out" && ok "credentials = no" || fail "credentials = no"
 
+# A credential too short to mask is refused by name, never by value.
+printf '{"svc": {"token": "Zq7xW"}}\n' >"$T/cred.json"
+sed -i '/^\[redact\]/,$d' "$T/hush.ini"
+"$R" -c "$T/hush.ini" </dev/null >/dev/null 2>"$T/err"; st=$?
+if [ $st -eq 78 ] && grep -q 'credential "svc"' "$T/err" && ! grep -q Zq7xW "$T/err"; then
+	ok "-c short credential refused"; else fail "-c short credential: $st $(cat "$T/err")"; fi
+
 # A closed pipe ends the filter quietly with status 0.
 ( yes "line $GH" | head -c 20000000; ) | "$R" 2>"$T/err" | head -n 1 >"$T/out"
 st=${PIPESTATUS[1]}

@@ -42,7 +42,7 @@ const struct pack_rule redact_pack[] = {
 	  "\\bgh[pousr]_[A-Za-z0-9]{36,251}\\b", 0, CHECK_NONE },
 	{ "github-fine-grained-pat", "github_pat_",
 	  "GitHub fine-grained personal access token",
-	  "\\bgithub_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}\\b", 0, CHECK_NONE },
+	  "\\bgithub_pat_[A-Za-z0-9_]{70,100}\\b", 0, CHECK_NONE },
 	{ "gitlab-token",
 	  "glpat-,gldt-,glrt-,glptt-,glft-,glsoat-,glcbt-,glimt-,gloas-,"
 	  "glagent-,glffct-,gr1348941",
@@ -103,14 +103,15 @@ const struct pack_rule redact_pack[] = {
 	  "Slack incoming webhook or workflow URL",
 	  "https?://hooks\\.slack\\.com/(?:services|workflows|triggers)/"
 	  "[A-Za-z0-9+/_-]{20,200}", 0, CHECK_NONE },
-	{ "stripe-key", "sk_live_,sk_test_,rk_live_,rk_test_,whsec_",
+	{ "stripe-key", "sk_live_,sk_test_,sk_prod_,rk_live_,rk_test_,rk_prod_,"
+	  "whsec_",
 	  "Stripe secret or restricted key, webhook signing secret",
-	  "\\b(?:(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{20,247}|"
+	  "\\b(?:(?:sk|rk)_(?:live|test|prod)_[0-9A-Za-z]{10,247}|"
 	  "whsec_[A-Za-z0-9+/=]{32,100})\\b", 0, CHECK_NONE },
 	{ "twilio-api-key", "sk0,sk1,sk2,sk3,sk4,sk5,sk6,sk7,sk8,sk9,ska,skb,"
 	  "skc,skd,ske,skf",
 	  "Twilio API key SID (SK + 32 hex), which pairs with its secret",
-	  "\\bSK[0-9a-f]{32}\\b", 0, CHECK_NONE },
+	  "\\bSK[0-9a-fA-F]{32}\\b", 0, CHECK_NONE },
 	{ "twilio-auth-token", "twilio",
 	  "Twilio auth token or API secret in an assignment",
 	  "(?i:twilio)[A-Za-z0-9_.-]{0,20}?(?i:auth[_-]?token|api[_-]?secret|"
@@ -118,14 +119,14 @@ const struct pack_rule redact_pack[] = {
 	  1, CHECK_NONE },
 	{ "sendgrid-api-key", "sg.",
 	  "SendGrid API key",
-	  "\\bSG\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}" END_B64URL,
+	  "\\bSG\\.[A-Za-z0-9_=-]{16,32}\\.[A-Za-z0-9_=-]{30,60}" END_B64URL,
 	  0, CHECK_NONE },
 	{ "mailchimp-api-key", "-us",
 	  "Mailchimp API key (32 hex and the data centre)",
 	  "\\b[0-9a-f]{32}-us\\d{1,2}\\b", 0, CHECK_NONE },
 	{ "huggingface-token", "hf_,api_org_",
 	  "Hugging Face user or organisation access token",
-	  "\\b(?:hf_|api_org_)[A-Za-z]{34}\\b", 0, CHECK_ENTROPY },
+	  "\\b(?:hf_|api_org_)[A-Za-z]{34}\\b", 0, CHECK_NONE },
 	{ "npm-token", "npm_",
 	  "npm access token",
 	  "\\bnpm_[A-Za-z0-9]{36}\\b", 0, CHECK_NONE },
@@ -154,34 +155,38 @@ const struct pack_rule redact_pack[] = {
 	  "Datadog API or application key in an assignment or header",
 	  "(?<![A-Za-z0-9])(?i:datadog|dd)[A-Za-z0-9_.-]{0,20}?"
 	  "(?i:api|app(?:lication)?)[_-]?(?i:key)" ASSIGN
-	  "([a-f0-9]{32}(?:[a-f0-9]{8})?)\\b", 1, CHECK_NONE },
+	  "([a-f0-9]{32}|[A-Za-z0-9]{40})\\b", 1, CHECK_NONE },
 	{ "cloudflare-api-token",
 	  "cloudflare,cf_api,cf-api,cf_token,cf-token,cf_key,cf-key",
 	  "Cloudflare API token or global API key in an assignment",
 	  "(?<![A-Za-z0-9])(?i:cloudflare|cf)[A-Za-z0-9_.-]{0,20}?"
 	  "(?i:token|key)" ASSIGN "([A-Za-z0-9_-]{40}|[a-f0-9]{37})"
-	  END_B64URL, 1, CHECK_ENTROPY },
+	  END_B64URL, 1, CHECK_NONE },
 	{ "cloudflare-origin-ca-key", "v1.0-",
 	  "Cloudflare Origin CA key",
 	  "\\bv1\\.0-[a-f0-9]{24}-[a-f0-9]{146}\\b", 0, CHECK_NONE },
 	{ "vault-token", "hvs.,hvb.,hvr.",
 	  "HashiCorp Vault service, batch or recovery token",
 	  "\\bhv[sbr]\\.[A-Za-z0-9_-]{24,400}" END_B64URL, 0, CHECK_NONE },
+	{ "vault-token-legacy", "vault",
+	  "HashiCorp Vault legacy service token (s.) in an assignment",
+	  "(?i:vault)[A-Za-z0-9_.-]{0,20}?(?i:token)" ASSIGN
+	  "(s\\.[A-Za-z0-9]{24})(?![A-Za-z0-9])", 1, CHECK_NONE },
 	{ "grafana-token", "glc_,glsa_,eyjrijoi",
 	  "Grafana Cloud API token, service account token or API key",
 	  "\\b(?:glc_[A-Za-z0-9+/]{32,400}={0,2}|glsa_[A-Za-z0-9]{32}_"
-	  "[A-Fa-f0-9]{8}|eyJrIjoi[A-Za-z0-9]{60,400}={0,2})"
+	  "[A-Fa-f0-9]{8}|eyJrIjoi[A-Za-z0-9]{60,400}={0,3})"
 	  "(?![A-Za-z0-9+/=_])", 0, CHECK_NONE },
 	{ "atlassian-api-token", "atatt3",
 	  "Atlassian (Jira, Confluence) API token",
 	  "\\bATATT3[A-Za-z0-9_=-]{100,300}" END_B64URL, 0, CHECK_NONE },
-	{ "telegram-bot-token", ":aa",
+	{ "telegram-bot-token", "0:a,1:a,2:a,3:a,4:a,5:a,6:a,7:a,8:a,9:a",
 	  "Telegram bot token",
-	  "(?<![0-9])\\d{8,10}:AA[A-Za-z0-9_-]{32,33}" END_B64URL, 0, CHECK_NONE },
+	  "(?<![0-9])\\d{5,16}:A[A-Za-z0-9_-]{34}" END_B64URL, 0, CHECK_NONE },
 	{ "jwt", "eyj",
-	  "JSON Web Token (signed)",
+	  "JSON Web Token (signed or not: the claims may be a bearer token)",
 	  "\\beyJ[A-Za-z0-9_-]{8,4096}\\.eyJ[A-Za-z0-9_-]{8,8192}\\."
-	  "[A-Za-z0-9_-]{16,1024}" END_B64URL, 0, CHECK_NONE },
+	  "[A-Za-z0-9_-]{0,1024}" END_B64URL, 0, CHECK_NONE },
 	{ "private-key", "-----begin",
 	  "PEM private key block (multi-line blocks are masked from BEGIN "
 	  "to END)",

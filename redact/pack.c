@@ -216,21 +216,24 @@ const struct pack_rule redact_pack[] = {
 	  "api-key)[\"']?\\s{0,4}:\\s{0,4}[\"']?([A-Za-z0-9._~+/=-]{16,1024})",
 	  1, CHECK_TOKEN },
 	{ "generic-password", "password,passwd,passphrase",
-	  "Password assignment (key=value, JSON, YAML)",
-	  "(?i:password|passwd|passphrase)[\"']?\\s{0,4}(?|(?:=|:=|=>)\\s{0,4}"
-	  "[\"']?([^\\s\"',;&<>]{1,256})|:\\s{0,4}\"([^\"\\n]{1,256})\"|"
-	  ":\\s{0,4}'([^'\\n]{1,256})'|:\\s{0,4}(?=[^\\s,;]*"
-	  "[0-9A-Z!#$%*+/=?@^_~-])([^\\s\"',;&<>]{1,256}))",
+	  "Password assignment (key=value, JSON, YAML, XML)",
+	  "(?i:password|passwd|passphrase)[\"']?\\s{0,4}(?|(?:=|:=|=>|:)\\s{0"
+	  ",4}\"((?:[^\"\\\\\\n]|\\\\.){1,256})\"|(?:=|:=|=>|:)\\s{0,4}'([^'"
+	  "\\n]{1,256})'|(?:=|:=|=>)\\s{0,4}[\"']?([^\\s\"',;&<>]{1,256})|:\\"
+	  "s{0,4}(?=[^\\s,;]*[0-9A-Z!#$%*+/=?@^_~-])([^\\s\"',;&<>]{1,256})|>"
+	  "([^<\\n]{1,256})</)",
 	  1, CHECK_PASSWORD },
 	{ "generic-secret",
 	  "secret,token,api_key,api-key,apikey,access_key,access-key,"
 	  "accesskey,auth_key,credential",
-	  "Secret, token or API key assignment (key=value, JSON, YAML) with "
-	  "a secret-like value",
-	  "(?i:secret|token|api[_-]?key|access[_-]?key|auth[_-]?key|"
-	  "credentials?)[\"']?\\s{0,4}(?:=|:=|=>|:)\\s{0,4}(?|\"([^\"\\s]"
-	  "{16,512})\"|'([^'\\s]{16,512})'|([^\\s\"',;&<>(){}\\[\\]@]"
-	  "{16,512})(?![^\\s\"',;&<>(){}\\[\\]@]))", 1, CHECK_GENERIC },
+	  "Secret, token or API key assignment (key=value, JSON, YAML, XML) "
+	  "with a secret-like value",
+	  "(?i:secret|token|api[_-]?key|access[_-]?key|auth[_-]?key|credentia"
+	  "ls?)[\"']?\\s{0,4}(?|(?:=|:=|=>|:)\\s{0,4}\"([^\"\\s]{16,512})\"|("
+	  "?:=|:=|=>|:)\\s{0,4}'([^'\\s]{16,512})'|(?:=|:=|=>|:)\\s{0,4}([^\\"
+	  "s\"',;&<>(){}\\[\\]@]{16,512})(?![^\\s\"',;&<>(){}\\[\\]@])|>([^<"
+	  "\\s]{16,512})</)",
+	  1, CHECK_GENERIC },
 };
 
 const size_t redact_pack_len = sizeof(redact_pack) / sizeof(redact_pack[0]);

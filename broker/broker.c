@@ -1,0 +1,487 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "conf/hush_err.h"
+#include "broker/broker.h"
+#include "broker/privdrop.h"
+#include "redact/rules.h"
+
+#define BROKER_ERR_MAX	512
+
+void
+broker_log(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	fprintf(stderr, "hushd: %s\n", msg);
+}
+
+void
+broker_fp(const struct broker *b, const struct secbuf *v,
+    char out[AUDIT_FP_LEN + 1])
+{
+	uint8_t h[16];
+	char hex[2 * sizeof(h) + 1];
+
+	crypto_generichash(h, sizeof(h), secbuf_data(v), secbuf_len(v),
+	    secbuf_data(b->fp_key), secbuf_len(b->fp_key));
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	memcpy(out, hex, AUDIT_FP_LEN);
+	out[AUDIT_FP_LEN] = '\0';
+}
+
+void
+broker_saw_value(struct broker *b, const char *name, const struct secbuf *v)
+{
+	(void)b;
+	(void)name;
+	(void)v;
+}
+
+struct gen *
+gen_ref(struct gen *g)
+{
+	g->refs++;
+	return g;
+}
+
+void
+gen_unref(struct gen *g)
+{
+	size_t i;
+
+	if (g == NULL || --g->refs > 0)
+		return;
+	for (i = 0; i < g->conf.ncreds; i++)
+		serve_release(&g->creds[i]);
+	free(g->creds);
+	free(g->clients);
+	conf_release(&g->conf);
+	free(g);
+}
+
+/* A generation taking over conf (released here on failure too). */
+static struct gen *
+gen_new(struct broker *b, struct hush_conf *conf)
+{
+	struct gen *g;
+	size_t i;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL) {
+		conf_release(conf);
+		return NULL;
+	}
+	g->refs = 1;
+	g->b = b;
+	g->conf = *conf;	/* moved */
+	memset(conf, 0, sizeof(*conf));
+	g->creds = calloc(g->conf.ncreds + 1, sizeof(*g->creds));
+	g->clients = calloc(g->conf.nclients + 1, sizeof(*g->clients));
+	if (g->creds == NULL || g->clients == NULL) {
+		gen_unref(g);
+		return NULL;
+	}
+	for (i = 0; i < g->conf.ncreds; i++) {
+		g->creds[i].gen = g;
+		g->creds[i].c = &g->conf.creds[i];
+	}
+	return g;
+}
+
+static void
+broker_audit(struct broker *b, const char *event, const char *result,
+    const char *reason)
+{
+	struct audit_event ev = {
+		.event = event, .result = result, .reason = reason,
+		.bytes = -1,
+	};
+
+	audit_log(&b->audit, &ev);
+}
+
+static void
+lsock_on_close(uv_handle_t *h)
+{
+	struct lsock *ls = h->data;
+
+	free(ls->path);
+	free(ls->client);
+	free(ls);
+}
+
+static void
+lsock_close(struct lsock *ls)
+{
+	if (ls->created)
+		listener_unlink(ls->path, &ls->lf);
+	uv_close((uv_handle_t *)&ls->pipe, lsock_on_close);
+}
+
+/* Starts accepting on fd for client c; the fd is owned by ls from here. */
+static int
+lsock_start(struct broker *b, const struct conf_client *c, int fd,
+    bool created, const struct listener_file *lf, struct lsock **lsp,
+    char *err, size_t errlen)
+{
+	struct lsock *ls;
+	int e;
+
+	if ((ls = calloc(1, sizeof(*ls))) == NULL ||
+	    (ls->path = strdup(c->socket)) == NULL ||
+	    (ls->client = strdup(c->name)) == NULL) {
+		if (ls != NULL) {
+			free(ls->path);
+			free(ls);
+		}
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return HUSH_ERR_NOMEM;
+	}
+	ls->b = b;
+	ls->created = created;
+	if (lf != NULL)
+		ls->lf = *lf;
+	uv_pipe_init(b->loop, &ls->pipe, 0);
+	ls->pipe.data = ls;
+	if ((e = uv_pipe_open(&ls->pipe, fd)) != 0)
+		close(fd);	/* not the handle's yet */
+	else
+		e = uv_listen((uv_stream_t *)&ls->pipe, LISTENER_BACKLOG,
+		    conn_on_connection);
+	if (e != 0) {
+		snprintf(err, errlen, "client \"%s\": listen on %s: %s",
+		    c->name, c->socket, uv_strerror(e));
+		lsock_close(ls);
+		return HUSH_ERR_IO;
+	}
+	*lsp = ls;
+	return HUSH_OK;
+}
+
+static struct lsock *
+broker_find_lsock(struct broker *b, const char *path)
+{
+	struct lsock *ls;
+
+	for (ls = b->listeners; ls != NULL; ls = ls->next)
+		if (strcmp(ls->path, path) == 0)
+			return ls;
+	return NULL;
+}
+
+/*
+ * Opens a listener for every client of conf that has none yet (from
+ * socket activation first), appending them to *newp. On error closes
+ * those opened and returns the error.
+ */
+static int
+broker_bind_all(struct broker *b, const struct hush_conf *conf,
+    struct lsock **newp, char *err, size_t errlen)
+{
+	int afds[LISTENER_MAX_FDS];
+	const char *anames[LISTENER_MAX_FDS];
+	int nact = 0, fd, r = HUSH_OK, j;
+	struct listener_file lf;
+	struct lsock *ls, *list = NULL;
+	size_t i;
+
+	if (b->listeners == NULL && *newp == NULL)
+		nact = listener_activated(afds, anames, LISTENER_MAX_FDS);
+	for (i = 0; i < conf->nclients; i++) {
+		const struct conf_client *c = &conf->clients[i];
+		bool created = true;
+
+		if (broker_find_lsock(b, c->socket) != NULL)
+			continue;
+		fd = -1;
+		for (j = 0; j < nact; j++)
+			if (afds[j] >= 0 && strcmp(anames[j], c->name) == 0) {
+				fd = afds[j];
+				afds[j] = -1;
+				created = false;
+				(void)fcntl(fd, F_SETFL,
+				    fcntl(fd, F_GETFL) | O_NONBLOCK);
+				break;
+			}
+		if (fd == -1 && (r = listener_bind(c, &fd, &lf, err,
+		    errlen)) != HUSH_OK)
+			break;
+		if ((r = lsock_start(b, c, fd, created, created ? &lf : NULL,
+		    &ls, err, errlen)) != HUSH_OK)
+			break;
+		ls->next = list;
+		list = ls;
+	}
+	for (j = 0; j < nact; j++)
+		if (afds[j] >= 0)
+			broker_log("socket activation: no client named \"%s\"; "
+			    "fd %d left unused", anames[j], afds[j]);
+	if (r != HUSH_OK) {
+		while ((ls = list) != NULL) {
+			list = ls->next;
+			lsock_close(ls);
+		}
+		return r;
+	}
+	*newp = list;
+	return HUSH_OK;
+}
+
+static void
+broker_reload(struct broker *b)
+{
+	struct hush_conf nc;
+	struct conf_errs errs;
+	struct lsock *fresh = NULL, *ls, **lp;
+	struct gen *g;
+	char err[BROKER_ERR_MAX], why[64];
+	size_t i;
+
+	conf_errs_init(&errs);
+	if (conf_load(&nc, b->conf_path, CONF_DEFAULT, rules_check_conf,
+	    &errs) != HUSH_OK) {
+		for (i = 0; i < errs.n; i++)
+			broker_log("reload: %s", errs.msgs[i]);
+		snprintf(why, sizeof(why), "%zu configuration error%s", errs.n,
+		    errs.n == 1 ? "" : "s");
+		broker_log("reload rejected: still serving the previous "
+		    "configuration");
+		broker_audit(b, "reload", "rejected", why);
+		conf_errs_release(&errs);
+		return;
+	}
+	conf_errs_release(&errs);
+	if (broker_bind_all(b, &nc, &fresh, err, sizeof(err)) != HUSH_OK ||
+	    audit_reopen(&b->audit, nc.broker.audit_log, err, sizeof(err)) !=
+	    HUSH_OK) {
+		while ((ls = fresh) != NULL) {
+			fresh = ls->next;
+			lsock_close(ls);
+		}
+		conf_release(&nc);
+		broker_log("reload rejected: %s", err);
+		broker_audit(b, "reload", "rejected", err);
+		return;
+	}
+	/* kept sockets get the new client and mode; gone ones close */
+	for (lp = &b->listeners; (ls = *lp) != NULL;) {
+		const struct conf_client *c = NULL;
+
+		for (i = 0; i < nc.nclients; i++)
+			if (strcmp(nc.clients[i].socket, ls->path) == 0)
+				c = &nc.clients[i];
+		if (c == NULL) {
+			*lp = ls->next;
+			lsock_close(ls);
+			continue;
+		}
+		if (strcmp(ls->client, c->name) != 0) {
+			char *n = strdup(c->name);
+
+			if (n != NULL) {
+				free(ls->client);
+				ls->client = n;
+			}
+		}
+		if (ls->created && listener_apply_mode(c, err, sizeof(err)) !=
+		    HUSH_OK)
+			broker_log("reload: %s", err);
+		lp = &ls->next;
+	}
+	*lp = fresh;
+	if ((g = gen_new(b, &nc)) == NULL) {
+		broker_log("reload: out of memory; keeping the previous "
+		    "configuration");
+		broker_audit(b, "reload", "rejected", "out of memory");
+		return;
+	}
+	gen_unref(b->gen);
+	b->gen = g;
+	broker_log("configuration reloaded");
+	broker_audit(b, "reload", "ok", NULL);
+}
+
+static void
+broker_on_stop_timer(uv_timer_t *t)
+{
+	struct broker *b = t->data;
+
+	broker_log("stopping: closing connections still open");
+	conn_stop_all(b, true);
+}
+
+static void
+broker_stop(struct broker *b, int signum)
+{
+	struct lsock *ls;
+	size_t i;
+
+	if (b->stopping)
+		return;
+	b->stopping = true;
+	broker_log("stopping on %s", signum == SIGINT ? "SIGINT" : "SIGTERM");
+	broker_audit(b, "stop", "ok", NULL);
+	while ((ls = b->listeners) != NULL) {
+		b->listeners = ls->next;
+		lsock_close(ls);
+	}
+	for (i = 0; i < 3; i++)
+		uv_close((uv_handle_t *)&b->sig[i], NULL);
+	conn_stop_all(b, false);
+	/* requests in flight get request_timeout to finish */
+	uv_timer_start(&b->stop_timer, broker_on_stop_timer,
+	    b->gen->conf.broker.request_timeout_ms, 0);
+	uv_unref((uv_handle_t *)&b->stop_timer);
+}
+
+static void
+broker_on_signal(uv_signal_t *s, int signum)
+{
+	struct broker *b = s->data;
+
+	if (signum == SIGHUP)
+		broker_reload(b);
+	else
+		broker_stop(b, signum);
+}
+
+static int
+broker_load_fp_key(struct broker *b, const struct hush_conf *conf,
+    char *err, size_t errlen)
+{
+	uint8_t raw[256];
+	ssize_t n = 0;
+	int fd;
+
+	if ((b->fp_key = secbuf_new(BROKER_FP_KEY_BYTES)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return HUSH_ERR_NOMEM;
+	}
+	if (conf->redact.fingerprint_key_file == NULL) {
+		/* random per run: fingerprints compare within one run */
+		randombytes_buf(secbuf_mut(b->fp_key), BROKER_FP_KEY_BYTES);
+		secbuf_set_len(b->fp_key, BROKER_FP_KEY_BYTES);
+		return HUSH_OK;
+	}
+	if ((fd = open(conf->redact.fingerprint_key_file,
+	    O_RDONLY | O_CLOEXEC)) == -1 ||
+	    (n = read(fd, raw, sizeof(raw))) <= 0) {
+		snprintf(err, errlen, "fingerprint_key_file %s: %s",
+		    conf->redact.fingerprint_key_file,
+		    n == 0 ? "empty" : strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return HUSH_ERR_IO;
+	}
+	close(fd);
+	/* any length of key material: hash it to the key size */
+	crypto_generichash(secbuf_mut(b->fp_key), BROKER_FP_KEY_BYTES, raw,
+	    (size_t)n, NULL, 0);
+	secbuf_set_len(b->fp_key, BROKER_FP_KEY_BYTES);
+	sodium_memzero(raw, sizeof(raw));
+	return HUSH_OK;
+}
+
+static void
+broker_on_walk_close(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+int
+broker_run(const char *conf_path, struct hush_conf *conf)
+{
+	struct broker *b;
+	uv_loop_t loop;
+	char err[BROKER_ERR_MAX];
+	static const int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
+	struct sigaction sa;
+	struct lsock *ls;
+	int rc = HUSH_EXIT_FAIL, i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &sa, NULL);
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		conf_release(conf);
+		return HUSH_EXIT_FAIL;
+	}
+	if (uv_loop_init(&loop) != 0) {
+		free(b);
+		conf_release(conf);
+		return HUSH_EXIT_FAIL;
+	}
+	b->loop = &loop;
+	b->conf_path = conf_path;
+	uv_timer_init(&loop, &b->stop_timer);
+	b->stop_timer.data = b;
+	if (broker_load_fp_key(b, conf, err, sizeof(err)) != HUSH_OK ||
+	    audit_init(&b->audit, &loop, conf->broker.audit_log, err,
+	    sizeof(err)) != HUSH_OK) {
+		broker_log("%s", err);
+		conf_release(conf);
+		goto out;
+	}
+	if ((b->gen = gen_new(b, conf)) == NULL) {
+		broker_log("out of memory");
+		goto out;
+	}
+	if (broker_bind_all(b, &b->gen->conf, &b->listeners, err,
+	    sizeof(err)) != HUSH_OK) {
+		broker_log("%s", err);
+		goto out;
+	}
+	if (privdrop(&b->gen->conf.broker, err, sizeof(err)) != HUSH_OK) {
+		broker_log("%s", err);
+		goto out;
+	}
+	for (i = 0; i < 3; i++) {
+		uv_signal_init(&loop, &b->sig[i]);
+		b->sig[i].data = b;
+		uv_signal_start(&b->sig[i], broker_on_signal, sigs[i]);
+	}
+	for (ls = b->listeners; ls != NULL; ls = ls->next)
+		broker_log("listening on %s (client \"%s\")", ls->path,
+		    ls->client);
+	broker_audit(b, "start", "ok", NULL);
+	audit_flush(&b->audit);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	rc = HUSH_EXIT_OK;
+	broker_log("stopped");
+out:
+	while ((ls = b->listeners) != NULL) {
+		b->listeners = ls->next;
+		lsock_close(ls);
+	}
+	if (b->conns != NULL)
+		conn_stop_all(b, true);
+	audit_release(&b->audit);
+	uv_walk(&loop, broker_on_walk_close, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	gen_unref(b->gen);
+	secbuf_unref(b->fp_key);
+	if (uv_loop_close(&loop) != 0) {
+		broker_log("internal error: handles left open at exit");
+		rc = HUSH_EXIT_FAIL;
+	}
+	free(b);
+	return rc;
+}

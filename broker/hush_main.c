@@ -3,12 +3,28 @@
 #include <string.h>
 
 #include "conf/hush_err.h"
+#include "broker/client.h"
 #include "broker/version.h"
+
+/* Each command gets argv from its own name on and returns an exit status. */
+static const struct hush_cmd {
+	const char	*name;
+	int		(*run)(int, char **);
+} hush_cmds[] = {
+	{ "get", client_get_main },
+	{ "list", client_list_main },
+	{ NULL, NULL }
+};
 
 static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: hush COMMAND [ARGS]\n"
+	    "  hush get NAME [-s SOCKET] [-o FILE [-m MODE]]\n"
+	    "  hush list [-s SOCKET]\n"
+	    "  hush exec [-s SOCKET] [-e VAR=NAME]... [-f VAR=NAME]... -- "
+	    "COMMAND [ARG]...\n"
+	    "  hush git-credential --name NAME get|store|erase\n"
 	    "  hush token\n"
 	    "  hush keygen -o FILE\n"
 	    "  hush seal -k KEYFILE [-o FILE] [INPUT]\n");
@@ -17,6 +33,8 @@ usage(FILE *f)
 int
 main(int argc, char **argv)
 {
+	const struct hush_cmd *cmd;
+
 	if (hush_harden_process() != HUSH_OK) {
 		fprintf(stderr, "hush: cannot initialise libsodium\n");
 		return HUSH_EXIT_FAIL;
@@ -33,6 +51,11 @@ main(int argc, char **argv)
 		printf("hush %s\n", hush_version());
 		return HUSH_EXIT_OK;
 	}
+	for (cmd = hush_cmds; cmd->name != NULL; cmd++) {
+		if (strcmp(argv[1], cmd->name) == 0)
+			return cmd->run(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "hush: unknown command \"%s\"\n", argv[1]);
 	usage(stderr);
 	return HUSH_EXIT_USAGE;
 }

@@ -32,7 +32,7 @@ deps:
 
 build: deps
 	cmake -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build $(BUILD)/release -j $(JOBS)
+	cmake --build $(BUILD)/release -j $(JOBS) -- --no-print-directory
 
 run: build
 	sh contrib/demo/run.sh $(BUILD)/release
@@ -40,7 +40,7 @@ run: build
 test: deps
 	CC=clang cmake -S . -B $(BUILD)/test -DCMAKE_BUILD_TYPE=Debug \
 		-DHUSH_SANITIZE=ON -DHUSH_FUZZ=ON -DHUSH_WERROR=ON >/dev/null
-	cmake --build $(BUILD)/test -j $(JOBS)
+	cmake --build $(BUILD)/test -j $(JOBS) -- --no-print-directory
 	cd $(BUILD)/test && ctest --output-on-failure -j $(JOBS)
 
 clean:

@@ -6,6 +6,7 @@
  * converted by the schema; then the sections are checked against each
  * other. Errors are collected, never fatal, so one run reports them all.
  */
+#define _XOPEN_SOURCE 700	/* realpath */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -808,14 +809,53 @@ get_list(struct conv *cv, char ***items, size_t *n)
 	*n = cnt;
 }
 
+/*
+ * A relative path is taken relative to the directory of the file that
+ * names it (like include), so a configuration and the files it refers to
+ * can move together. Returns a new absolute path, or NULL.
+ */
+static char *
+ld_resolve(struct loader *ld, const char *file, const char *path)
+{
+	const char *slash;
+	char *dir, *abs = NULL, *out;
+	size_t n;
+
+	if (path[0] == '/')
+		return ld_strdup(ld, path);
+	slash = strrchr(file, '/');
+	dir = slash ? strndup(file, (size_t)(slash - file) + (slash == file))
+	    : strdup(".");
+	if (dir == NULL || (abs = realpath(dir, NULL)) == NULL) {
+		free(dir);
+		return NULL;
+	}
+	free(dir);
+	n = strlen(abs) + 1 + strlen(path) + 1;
+	if ((out = malloc(n)) == NULL) {
+		ld->nomem = true;
+		free(abs);
+		return NULL;
+	}
+	snprintf(out, n, "%s/%s", strcmp(abs, "/") == 0 ? "" : abs, path);
+	free(abs);
+	return out;
+}
+
 static void
 get_path(struct conv *cv, char **out)
 {
-	if (cv->kv->value[0] != '/') {
-		bad_value(cv, "an absolute path");
+	char *p;
+
+	get_string(cv, out);
+	if (*out == NULL || (*out)[0] == '/')
+		return;
+	if ((p = ld_resolve(cv->ld, cv->kv->loc.file, *out)) == NULL) {
+		bad_value(cv, "a path whose directory exists");
 		return;
 	}
-	get_string(cv, out);
+	free(*out);
+	*out = p;
 }
 
 /* A uid: a user name that exists, or any number (a container's uid need
@@ -989,7 +1029,9 @@ conv_client(struct loader *ld, const struct raw_section *s,
 	for (i = 0; i < s->nkv; i++) {
 		cv.kv = &s->kv[i];
 		if (KEY("socket")) {
-			if (strlen(cv.kv->value) >=
+			if (cv.kv->value[0] != '/')
+				bad_value(&cv, "an absolute path");
+			else if (strlen(cv.kv->value) >=
 			    sizeof(((struct sockaddr_un *)0)->sun_path))
 				ERR(ld, cv.kv->loc, "socket: path is %zu bytes "
 				    "long; a Unix socket path holds at most "
@@ -1114,14 +1156,21 @@ check_source(struct loader *ld, struct conf_cred *c, struct conf_loc loc)
 	scheme[n] = '\0';
 	for (colon++; *colon == ' ' || *colon == '\t'; colon++)
 		;
-	c->arg = ld_strdup(ld, colon);
-	if (c->arg == NULL)
+	if ((strcmp(scheme, "file") == 0 || strcmp(scheme, "sealed") == 0) &&
+	    *colon != '\0')
+		c->arg = ld_resolve(ld, loc.file, colon);
+	else
+		c->arg = ld_strdup(ld, colon);
+	if (c->arg == NULL) {
+		ERR(ld, loc, "credential \"%s\": cannot resolve path \"%s\"",
+		    c->name, colon);
 		return;
+	}
 	if (strcmp(scheme, "file") == 0) {
 		c->kind = CONF_SRC_FILE;
 		if (c->arg[0] != '/')
-			ERR(ld, loc, "credential \"%s\": file: needs an "
-			    "absolute path", c->name);
+			ERR(ld, loc, "credential \"%s\": file: needs a path",
+			    c->name);
 		else
 			check_readable(ld, loc, c->name, "source file", c->arg);
 	} else if (strcmp(scheme, "env") == 0) {
@@ -1152,8 +1201,8 @@ check_source(struct loader *ld, struct conf_cred *c, struct conf_loc loc)
 	} else if (strcmp(scheme, "sealed") == 0) {
 		c->kind = CONF_SRC_SEALED;
 		if (c->arg[0] != '/')
-			ERR(ld, loc, "credential \"%s\": sealed: needs an "
-			    "absolute path", c->name);
+			ERR(ld, loc, "credential \"%s\": sealed: needs a path",
+			    c->name);
 		else
 			check_readable(ld, loc, c->name, "sealed file",
 			    c->arg);

@@ -272,35 +272,44 @@ val_group(const char *s, gid_t *gid)
 /* Words longer than this are never typos of a key. */
 #define VAL_SUGGEST_MAX	64
 
+/* Edit distance where swapping two neighbours counts as one edit (the
+ * commonest typo: "fiel" for "file"). */
 static size_t
 val_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b), i, j;
-	size_t row[VAL_SUGGEST_MAX + 1];
+	size_t rows[3][VAL_SUGGEST_MAX + 1];
+	size_t *prev2 = rows[0], *prev = rows[1], *cur = rows[2], *t;
 
 	if (la > VAL_SUGGEST_MAX || lb > VAL_SUGGEST_MAX)
 		return SIZE_MAX;
 	for (j = 0; j <= lb; j++)
-		row[j] = j;
+		prev[j] = j;
 	for (i = 1; i <= la; i++) {
-		size_t diag = row[0], tmp;
+		int ai = tolower((unsigned char)a[i - 1]);
 
-		row[0] = i;
+		cur[0] = i;
 		for (j = 1; j <= lb; j++) {
-			size_t cost = tolower((unsigned char)a[i - 1]) ==
-			    tolower((unsigned char)b[j - 1]) ? 0 : 1;
-			size_t best = diag + cost;
+			int bj = tolower((unsigned char)b[j - 1]);
+			size_t best = prev[j - 1] + (ai == bj ? 0 : 1);
 
-			if (row[j] + 1 < best)
-				best = row[j] + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			tmp = row[j];
-			row[j] = best;
-			diag = tmp;
+			if (prev[j] + 1 < best)
+				best = prev[j] + 1;
+			if (cur[j - 1] + 1 < best)
+				best = cur[j - 1] + 1;
+			if (i > 1 && j > 1 &&
+			    ai == tolower((unsigned char)b[j - 2]) &&
+			    tolower((unsigned char)a[i - 2]) == bj &&
+			    prev2[j - 2] + 1 < best)
+				best = prev2[j - 2] + 1;
+			cur[j] = best;
 		}
+		t = prev2;
+		prev2 = prev;
+		prev = cur;
+		cur = t;
 	}
-	return row[lb];
+	return prev[lb];
 }
 
 const char *

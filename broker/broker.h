@@ -23,6 +23,8 @@
 #define BROKER_FP_KEY_BYTES	32
 #define CONN_BUF_SIZE		1024	/* bytes read ahead of the parser */
 #define CONN_HEAD_SIZE		512	/* response head + small body */
+#define CONN_LINGER_MS		1000	/* draining after an error answer */
+#define CONN_LINGER_BYTES	(64 * 1024)
 
 struct broker;
 struct conn;
@@ -73,6 +75,7 @@ enum conn_state {
 	CONN_READING = 0,
 	CONN_WAITING,		/* for a credential's load */
 	CONN_WRITING,
+	CONN_LINGER,		/* answered an error: draining, then close */
 	CONN_CLOSING,
 };
 
@@ -96,6 +99,7 @@ struct conn {
 	bool			 over;		/* over max_connections */
 	bool			 systemd;
 	bool			 close_after;
+	bool			 linger;	/* drain before closing */
 	bool			 counted;
 	/* the request being answered */
 	struct http_request	 req;
@@ -106,6 +110,8 @@ struct conn {
 	struct cred_state	*cs;
 	/* the response being written */
 	uv_write_t		 wr;
+	uv_shutdown_t		 shut;
+	size_t			 drained;
 	struct secbuf		*value;		/* a reference, until written */
 	char			*dyn;		/* a malloc'd body, or NULL */
 	char			 head[CONN_HEAD_SIZE];

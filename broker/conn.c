@@ -95,6 +95,60 @@ conn_timer(struct conn *cn, enum conn_timer mode)
 }
 
 static void
+conn_on_drain_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	struct conn *cn = h->data;
+
+	(void)hint;
+	*buf = uv_buf_init(cn->buf, sizeof(cn->buf));
+}
+
+static void
+conn_on_drain(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct conn *cn = s->data;
+
+	(void)buf;
+	if (cn->state != CONN_LINGER)
+		return;
+	if (nread > 0)
+		cn->drained += (size_t)nread;
+	if (nread < 0 || cn->drained > CONN_LINGER_BYTES)
+		conn_close(cn);
+}
+
+static void
+conn_on_shutdown(uv_shutdown_t *sh, int status)
+{
+	struct conn *cn = sh->data;
+
+	if (cn->state != CONN_LINGER)
+		return;
+	if (status < 0 || uv_read_start((uv_stream_t *)&cn->pipe,
+	    conn_on_drain_alloc, conn_on_drain) != 0)
+		conn_close(cn);
+}
+
+/*
+ * Closing a socket with unread input makes the kernel send a reset, and
+ * the peer may then lose the error answer it has not read yet. So after
+ * an error: shut down writing, read and drop what the client still
+ * sends, and close at its EOF or after a short while.
+ */
+static void
+conn_linger(struct conn *cn)
+{
+	cn->state = CONN_LINGER;
+	cn->buflen = 0;
+	cn->timer_mode = CONN_TIMER_NONE;
+	uv_timer_start(&cn->timer, conn_on_timer, CONN_LINGER_MS, 0);
+	cn->shut.data = cn;
+	if (uv_shutdown(&cn->shut, (uv_stream_t *)&cn->pipe,
+	    conn_on_shutdown) != 0)
+		conn_close(cn);
+}
+
+static void
 conn_on_write(uv_write_t *wr, int status)
 {
 	struct conn *cn = wr->data;
@@ -107,7 +161,10 @@ conn_on_write(uv_write_t *wr, int status)
 	if (cn->state == CONN_CLOSING)
 		return;
 	if (status < 0 || cn->close_after || cn->b->stopping) {
-		conn_close(cn);
+		if (status >= 0 && cn->linger && !cn->b->stopping)
+			conn_linger(cn);
+		else
+			conn_close(cn);
 		return;
 	}
 	http_request_reset(&cn->req);
@@ -138,6 +195,7 @@ conn_send(struct conn *cn, int status, const char *ctype, const char *body,
 	if (cn->b->stopping)
 		close = true;
 	cn->close_after = close;
+	cn->linger = close && status != 200;
 	n = snprintf(cn->head, sizeof(cn->head), "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: %s\r\n"
 	    "Content-Length: %zu\r\n"

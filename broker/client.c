@@ -280,7 +280,7 @@ client_get_main(int argc, char **argv)
 	mode_t mode = 0600;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "+s:o:m:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:o:m:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': sock = optarg; break;
 		case 'o': out = optarg; break;
@@ -331,7 +331,7 @@ client_list_main(int argc, char **argv)
 	char err[512], why[160];
 	int c, status = 0;
 
-	while ((c = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': sock = optarg; break;
 		case 'h':

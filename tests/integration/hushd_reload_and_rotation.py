@@ -1,0 +1,117 @@
+"""SIGHUP reload (good and bad) and credential rotation: a replaced or
+rewritten file is served with its new content on the next request; an
+empty (half-rewritten) file serves the last good value."""
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+from hushtest import Checks, Hushd  # noqa
+
+V1 = "sk-rotation-value-one-0123456789abcdef"
+V2 = "sk-rotation-value-two-0123456789abcdef"
+V3 = "sk-rotation-value-three-0123456789abcd"
+CONF = """
+[broker]
+audit_log = {dir}/audit.jsonl
+[client "gw"]
+socket = {dir}/gw.sock
+allow = one
+[client "old"]
+socket = {dir}/old.sock
+allow = one
+[credential "one"]
+source = file:{dir}/one
+"""
+CONF2 = """
+[broker]
+audit_log = {dir}/audit.jsonl
+[client "gw"]
+socket = {dir}/gw.sock
+allow = one, two
+[client "new"]
+socket = {dir}/new.sock
+allow = two
+[credential "one"]
+source = file:{dir}/one
+[credential "two"]
+source = file:{dir}/two
+"""
+
+t = Checks()
+h = Hushd(CONF, sockets=("gw.sock", "old.sock"), start=False)
+h.write("one", V1)
+h.write("two", V3)
+h.start()
+
+
+def get(name, sock=None):
+    st, _, b = h.request("/v1/credentials/" + name, sock=sock)
+    return st, b.decode(errors="replace")
+
+
+def wait_for(pred, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+try:
+    t.eq(get("one"), (200, V1), "serves the first value")
+    # rotation by rename (atomic replace)
+    tmp = h.write("one.tmp", V2)
+    os.rename(tmp, h.path("one"))
+    t.eq(get("one"), (200, V2), "replaced file: new value on next request")
+    # rotation in place (truncate and write, like codex's auth.json)
+    with open(h.path("one"), "r+b") as f:
+        f.truncate(0)
+        f.flush()
+        t.eq(get("one"), (200, V2), "empty mid-rewrite: last good value")
+        f.write(V1.encode())
+    t.eq(get("one"), (200, V1), "rewritten in place: new value")
+    fps = [l["fp"] for l in h.audit_lines() if l.get("event") == "get"]
+    t.ok(len(set(fps)) == 2 and fps[0] != fps[1],
+         "audit fp changes with the value")
+
+    ino = os.stat(h.sockets[0]).st_ino
+    t.eq(get("two")[0], 404, "before reload: two not allowed")
+
+    # a bad configuration is rejected; the old one keeps serving
+    good = open(h.conf).read()
+    h.write_conf(CONF2.replace("allow = one, two", "alow = one, two"))
+    h.signal(signal.SIGHUP)
+    t.ok(wait_for(lambda: "reload rejected" in h.stderr()),
+         "bad reload: rejected on stderr")
+    t.ok("hush.ini:" in h.stderr() and "alow" in h.stderr(),
+         "bad reload: the error names file, line and key")
+    t.eq(get("one"), (200, V1), "bad reload: still serving")
+    t.ok(any(l.get("event") == "reload" and l.get("result") == "rejected"
+             for l in h.audit_lines()), "bad reload: audited as rejected")
+
+    h.write_conf(CONF2)
+    h.signal(signal.SIGHUP)
+    t.ok(wait_for(lambda: os.path.exists(h.path("new.sock"))),
+         "good reload: new client's socket appears")
+    t.ok(wait_for(lambda: not os.path.exists(h.path("old.sock"))),
+         "good reload: removed client's socket goes")
+    t.eq(os.stat(h.sockets[0]).st_ino, ino, "kept client keeps its socket")
+    t.eq(get("two"), (200, V3), "good reload: new allow in effect")
+    t.eq(get("two", sock=h.path("new.sock")), (200, V3),
+         "good reload: new client served")
+    t.eq(get("one", sock=h.path("new.sock"))[0], 404,
+         "good reload: new client's policy")
+    t.ok(any(l.get("event") == "reload" and l.get("result") == "ok"
+             for l in h.audit_lines()), "good reload: audited")
+finally:
+    t.eq(h.stop(), 0, "hushd exits 0")
+    for v in (V1, V2, V3):
+        t.ok(v not in h.stderr() and v.encode() not in h.audit_text(),
+             "value never logged")
+    t.ok(not os.path.exists(h.path("gw.sock")) and
+         not os.path.exists(h.path("new.sock")), "sockets removed at exit")
+    h.cleanup()
+t.finish()

@@ -376,3 +376,87 @@ usage:
 	fprintf(stderr, "usage: hush list [-s SOCKET]\n");
 	return HUSH_EXIT_USAGE;
 }
+
+/*
+ * git's credential-helper protocol: key=value lines ending with a blank
+ * line on stdin; on "get", answer username= and password=. "store" and
+ * "erase" (and operations git may add) succeed and do nothing.
+ */
+int
+client_gitcred_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "username", required_argument, NULL, 'u' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *name = NULL, *sock = NULL, *user = NULL, *op;
+	char line[4096], inuser[256] = "";
+	struct secbuf *v = NULL;
+	const uint8_t *p;
+	size_t len, i;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "n:s:u:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': name = optarg; break;
+		case 's': sock = optarg; break;
+		case 'u': user = optarg; break;
+		case 'h':
+			printf("usage: hush git-credential --name NAME "
+			    "[-s SOCKET] [-u USER] get|store|erase\n");
+			return HUSH_EXIT_OK;
+		default:
+			goto usage;
+		}
+	}
+	if (name == NULL || optind + 1 != argc)
+		goto usage;
+	op = argv[optind];
+	/* read git's description of what it wants, to the blank line */
+	while (fgets(line, sizeof(line), stdin) != NULL) {
+		if (line[0] == '\n' || line[0] == '\0')
+			break;
+		if (strncmp(line, "username=", 9) == 0 && user == NULL) {
+			len = strcspn(line + 9, "\n");
+			if (len < sizeof(inuser)) {
+				memcpy(inuser, line + 9, len);
+				inuser[len] = '\0';
+			}
+		}
+	}
+	sodium_memzero(line, sizeof(line));
+	if (strcmp(op, "get") != 0)
+		return HUSH_EXIT_OK;
+	if (user == NULL)
+		user = inuser[0] != '\0' ? inuser : "x-access-token";
+	if (client_credential(client_socket(sock), name, "git-credential",
+	    &v) != HUSH_OK)
+		return HUSH_EXIT_FAIL;
+	p = secbuf_data(v);
+	len = secbuf_len(v);
+	while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r'))
+		len--;
+	for (i = 0; i < len; i++)
+		if (p[i] == '\n' || p[i] == '\0') {
+			fprintf(stderr, "hush git-credential: %s holds a line "
+			    "break; git needs a one-line password\n", name);
+			secbuf_unref(v);
+			return HUSH_EXIT_FAIL;
+		}
+	printf("username=%s\npassword=", user);
+	fflush(stdout);
+	if (client_write_all(STDOUT_FILENO, (const char *)p, len) != 0 ||
+	    client_write_all(STDOUT_FILENO, "\n", 1) != 0) {
+		secbuf_unref(v);
+		return HUSH_EXIT_FAIL;
+	}
+	secbuf_unref(v);
+	return HUSH_EXIT_OK;
+usage:
+	fprintf(stderr, "usage: hush git-credential --name NAME [-s SOCKET] "
+	    "[-u USER] get|store|erase\n");
+	return HUSH_EXIT_USAGE;
+}

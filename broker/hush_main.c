@@ -13,6 +13,7 @@ static const struct hush_cmd {
 } hush_cmds[] = {
 	{ "get", client_get_main },
 	{ "list", client_list_main },
+	{ "git-credential", client_gitcred_main },
 	{ NULL, NULL }
 };
 

@@ -98,7 +98,7 @@ gen_new(struct broker *b, struct hush_conf *conf)
 	}
 	for (i = 0; i < g->conf.ncreds; i++) {
 		g->creds[i].gen = g;
-		g->creds[i].c = &g->conf.creds[i];
+		serve_init(b, &g->creds[i], &g->conf.creds[i]);
 	}
 	return g;
 }
@@ -433,6 +433,7 @@ broker_run(const char *conf_path, struct hush_conf *conf)
 	b->conf_path = conf_path;
 	uv_timer_init(&loop, &b->stop_timer);
 	b->stop_timer.data = b;
+	watch_init(&b->watch, &loop);
 	if (broker_load_fp_key(b, conf, err, sizeof(err)) != HUSH_OK ||
 	    audit_init(&b->audit, &loop, conf->broker.audit_log, err,
 	    sizeof(err)) != HUSH_OK) {
@@ -474,6 +475,7 @@ out:
 	if (b->conns != NULL)
 		conn_stop_all(b, true);
 	audit_release(&b->audit);
+	watch_release(&b->watch);
 	uv_walk(&loop, broker_on_walk_close, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	gen_unref(b->gen);

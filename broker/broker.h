@@ -19,6 +19,7 @@
 #include "broker/listener.h"
 #include "broker/policy.h"
 #include "broker/peer.h"
+#include "broker/watch.h"
 
 #define BROKER_FP_KEY_BYTES	32
 #define CONN_BUF_SIZE		1024	/* bytes read ahead of the parser */
@@ -37,6 +38,11 @@ struct cred_state {
 	char			 fp[AUDIT_FP_LEN + 1];
 	uint64_t		 loaded_ms;
 	bool			 loading;
+	/* a file's value is reused while its directories are quiet */
+	bool			 reusable;
+	int			 widx[2];
+	uint64_t		 wepoch[2];	/* when the value was read */
+	uint64_t		 lepoch[2];	/* when the running load began */
 	struct conn		*waiting;	/* served by the running load */
 	struct conn		*next;		/* arrived during it: next load */
 };
@@ -136,6 +142,7 @@ struct broker {
 	size_t			 nconns;	/* counted against the limit */
 	bool			 stopping;
 	struct secbuf		*fp_key;
+	struct watch		 watch;
 	int			 loads;		/* in the thread pool */
 };
 
@@ -166,6 +173,12 @@ void conn_on_value(struct conn *cn, struct secbuf *value, const char *fp,
 void conn_stop_all(struct broker *b, bool force);
 
 /* serve.c */
+/* A value read from files is trusted this long at most without a read,
+ * for file systems whose changes inotify does not see (NFS, FUSE). */
+#define SERVE_MAX_REUSE_MS	1000
+/* Sets up cs for c (watches its files). */
+void serve_init(struct broker *b, struct cred_state *cs,
+    const struct conf_cred *c);
 /* Queues cn for cs's value; conn_on_value answers it. */
 void serve_get(struct conn *cn, struct cred_state *cs);
 /* Takes cn off a wait list, if it is on one. */

@@ -40,6 +40,60 @@ serve_forget(struct conn *cn)
 	cn->wlist = NULL;
 }
 
+void
+serve_init(struct broker *b, struct cred_state *cs, const struct conf_cred *c)
+{
+	cs->c = c;
+	cs->widx[0] = cs->widx[1] = WATCH_NONE;
+	switch (c->kind) {
+	case CONF_SRC_ENV:
+		/* hushd's own environment does not change */
+		cs->reusable = true;
+		break;
+	case CONF_SRC_FILE:
+		cs->widx[0] = watch_path(&b->watch, c->arg);
+		cs->reusable = cs->widx[0] != WATCH_NONE;
+		break;
+	case CONF_SRC_SEALED:
+		cs->widx[0] = watch_path(&b->watch, c->arg);
+		cs->widx[1] = c->key_file != NULL ?
+		    watch_path(&b->watch, c->key_file) : WATCH_NONE;
+		cs->reusable = cs->widx[0] != WATCH_NONE &&
+		    (c->key_file == NULL || cs->widx[1] != WATCH_NONE);
+		break;
+	case CONF_SRC_EXEC:
+		break;
+	}
+}
+
+/* Whether the value in hand is still what the source holds. */
+static bool
+serve_fresh(struct cred_state *cs)
+{
+	struct broker *b = cs->gen->b;
+	int i;
+
+	if (cs->value == NULL)
+		return false;
+	if (cs->c->kind == CONF_SRC_EXEC)
+		return cs->c->cache_ms > 0 &&
+		    uv_now(b->loop) - cs->loaded_ms < cs->c->cache_ms;
+	if (!cs->reusable)
+		return false;
+	if (cs->c->kind == CONF_SRC_ENV)
+		return true;
+	if (uv_now(b->loop) - cs->loaded_ms >= SERVE_MAX_REUSE_MS)
+		return false;
+	/* events queued by writes that finished before this request */
+	if (!watch_drain(&b->watch))
+		return false;
+	for (i = 0; i < 2; i++)
+		if (cs->widx[i] != WATCH_NONE &&
+		    watch_epoch(&b->watch, cs->widx[i]) != cs->wepoch[i])
+			return false;
+	return true;
+}
+
 static void
 serve_on_work(uv_work_t *w)
 {
@@ -82,6 +136,8 @@ serve_on_after_work(uv_work_t *w, int status)
 		cs->value = ld->out;
 		ld->out = NULL;
 		cs->loaded_ms = uv_now(b->loop);
+		cs->wepoch[0] = cs->lepoch[0];
+		cs->wepoch[1] = cs->lepoch[1];
 		broker_fp(b, cs->value, cs->fp);
 		broker_saw_value(b, cs->c->name, cs->value);
 	} else if (cs->value != NULL && (r == HUSH_OK ||
@@ -128,6 +184,10 @@ serve_start(struct cred_state *cs)
 	}
 	ld->cs = cs;
 	ld->work.data = ld;
+	/* before the read: a change during it forces another next time */
+	(void)watch_drain(&b->watch);
+	cs->lepoch[0] = watch_epoch(&b->watch, cs->widx[0]);
+	cs->lepoch[1] = watch_epoch(&b->watch, cs->widx[1]);
 	gen_ref(cs->gen);
 	if ((e = uv_queue_work(b->loop, &ld->work, serve_on_work,
 	    serve_on_after_work)) != 0) {
@@ -144,12 +204,8 @@ serve_start(struct cred_state *cs)
 void
 serve_get(struct conn *cn, struct cred_state *cs)
 {
-	struct broker *b = cs->gen->b;
-
-	/* exec: output is reused for its cache time */
-	if (cs->c->kind == CONF_SRC_EXEC && cs->c->cache_ms > 0 &&
-	    cs->value != NULL &&
-	    uv_now(b->loop) - cs->loaded_ms < cs->c->cache_ms) {
+	/* exec: output is reused for its cache time; files while quiet */
+	if (!cs->loading && serve_fresh(cs)) {
 		conn_on_value(cn, cs->value, cs->fp, HUSH_OK, NULL, false);
 		return;
 	}

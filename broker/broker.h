@@ -26,6 +26,7 @@
 #define CONN_HEAD_SIZE		512	/* response head + small body */
 #define CONN_LINGER_MS		1000	/* draining after an error answer */
 #define CONN_LINGER_BYTES	(64 * 1024)
+#define CONN_MAX_LINGER		256	/* past this, close at once */
 
 struct broker;
 struct conn;
@@ -140,6 +141,8 @@ struct broker {
 	uv_timer_t		 stop_timer;
 	struct conn		*conns;
 	size_t			 nconns;	/* counted against the limit */
+	size_t			 nlinger;
+	uint64_t		 accept_err_ms;	/* last accept error logged */
 	bool			 stopping;
 	struct secbuf		*fp_key;
 	struct watch		 watch;

@@ -38,6 +38,8 @@ conn_close(struct conn *cn)
 
 	if (cn->state == CONN_CLOSING)
 		return;
+	if (cn->state == CONN_LINGER)
+		b->nlinger--;
 	cn->state = CONN_CLOSING;
 	serve_forget(cn);
 	if (cn->counted)
@@ -138,6 +140,12 @@ conn_on_shutdown(uv_shutdown_t *sh, int status)
 static void
 conn_linger(struct conn *cn)
 {
+	if (cn->b->nlinger >= CONN_MAX_LINGER) {
+		/* a flood of bad clients must not hold descriptors */
+		conn_close(cn);
+		return;
+	}
+	cn->b->nlinger++;
 	cn->state = CONN_LINGER;
 	cn->buflen = 0;
 	cn->timer_mode = CONN_TIMER_NONE;
@@ -417,6 +425,8 @@ conn_handle(struct conn *cn)
 	if (rt.kind == ROUTE_HEALTH) {
 		static const char ok[] = "{\"status\":\"ok\"}\n";
 
+		conn_audit(cn, "ok", 200, (long long)sizeof(ok) - 1, NULL,
+		    NULL);
 		conn_send(cn, 200, "application/json", ok, sizeof(ok) - 1,
 		    NULL, !req->keep_alive);
 		return;
@@ -590,7 +600,13 @@ conn_on_connection(uv_stream_t *server, int status)
 	int fd;
 
 	if (status < 0) {
-		broker_log("accept on %s: %s", ls->path, uv_strerror(status));
+		/* EMFILE and friends: say so, but not once per attempt */
+		if (uv_now(b->loop) - b->accept_err_ms >= 1000 ||
+		    b->accept_err_ms == 0) {
+			b->accept_err_ms = uv_now(b->loop);
+			broker_log("accept on %s: %s", ls->path,
+			    uv_strerror(status));
+		}
 		return;
 	}
 	if ((cn = calloc(1, sizeof(*cn))) == NULL) {

@@ -332,6 +332,8 @@ conn_rate(struct conn *cn)
 	cap = (uint64_t)c->rate.count * c->rate.per_ms;
 	if (st->last_ms == 0 && st->tokens == 0)
 		st->tokens = cap;
+	else if (now - st->last_ms >= c->rate.per_ms)
+		st->tokens = cap;	/* a whole period: full again */
 	else if (now > st->last_ms) {
 		add = (now - st->last_ms) * c->rate.count;
 		st->tokens = add >= cap - st->tokens ? cap : st->tokens + add;

@@ -159,6 +159,10 @@ listener_activated(int *fds, const char **names, size_t max)
 	namebuf[0] = '\0';
 	if (fdnames != NULL && strlen(fdnames) < sizeof(namebuf))
 		memcpy(namebuf, fdnames, strlen(fdnames) + 1);
+	/* not for exec: sources, which are not the ones activated */
+	(void)unsetenv("LISTEN_PID");
+	(void)unsetenv("LISTEN_FDS");
+	(void)unsetenv("LISTEN_FDNAMES");
 	p = namebuf;
 	nend = namebuf + strlen(namebuf);
 	for (i = 0; i < n; i++) {

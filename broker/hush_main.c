@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "conf/hush_err.h"
+#include "broker/admin.h"
 #include "broker/client.h"
 #include "broker/version.h"
 
@@ -14,6 +15,9 @@ static const struct hush_cmd {
 	{ "get", client_get_main },
 	{ "list", client_list_main },
 	{ "git-credential", client_gitcred_main },
+	{ "token", admin_token },
+	{ "keygen", admin_keygen },
+	{ "seal", admin_seal },
 	{ NULL, NULL }
 };
 
@@ -28,7 +32,8 @@ usage(FILE *f)
 	    "  hush git-credential --name NAME get|store|erase\n"
 	    "  hush token\n"
 	    "  hush keygen -o FILE\n"
-	    "  hush seal -k KEYFILE [-o FILE] [INPUT]\n");
+	    "  hush seal -k KEYFILE [-o FILE] [INPUT]\n"
+	    "`hush COMMAND --help` describes each command.\n");
 }
 
 int

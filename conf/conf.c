@@ -24,6 +24,7 @@
 
 #include "conf/conf.h"
 #include "conf/hush_err.h"
+#include "conf/source.h"
 
 enum sec_kind {
 	SEC_BROKER,
@@ -1179,25 +1180,7 @@ check_source(struct loader *ld, struct conf_cred *c, struct conf_loc loc)
 			ERR(ld, loc, "credential \"%s\": env: needs a variable "
 			    "name", c->name);
 	} else if (strcmp(scheme, "exec") == 0) {
-		char *argv0;
-		size_t len;
-
-		c->kind = CONF_SRC_EXEC;
-		len = strcspn(c->arg, " \t");
-		if (c->arg[0] != '/') {
-			ERR(ld, loc, "credential \"%s\": exec: needs an "
-			    "absolute path to the command", c->name);
-			return;
-		}
-		if ((argv0 = strndup(c->arg, len)) == NULL) {
-			ld->nomem = true;
-			return;
-		}
-		if (!(ld->flags & CONF_SKIP_SOURCE_CHECKS) &&
-		    access(argv0, X_OK) != 0)
-			ERR(ld, loc, "credential \"%s\": exec: %s: %s",
-			    c->name, argv0, strerror(errno));
-		free(argv0);
+		c->kind = CONF_SRC_EXEC;	/* checked by source_check */
 	} else if (strcmp(scheme, "sealed") == 0) {
 		c->kind = CONF_SRC_SEALED;
 		if (c->arg[0] != '/')
@@ -1263,9 +1246,16 @@ conv_cred(struct loader *ld, const struct raw_section *s, struct conf_cred *c)
 	if (c->kind == CONF_SRC_SEALED && c->key_file == NULL)
 		ERR(ld, s->loc, "credential \"%s\": sealed: needs key_file",
 		    c->name);
-	if (c->kind == CONF_SRC_SEALED && c->key_file != NULL)
-		check_readable(ld, conf_where_key(&c->where, "key_file"),
-		    c->name, "key_file", c->key_file);
+	if (c->kind == CONF_SRC_EXEC || (c->kind == CONF_SRC_SEALED &&
+	    c->key_file != NULL)) {
+		struct source_err serr;
+
+		if (source_check(c, !(ld->flags & CONF_SKIP_SOURCE_CHECKS),
+		    &serr) != HUSH_OK)
+			ERR(ld, conf_where_key(&c->where, c->kind ==
+			    CONF_SRC_EXEC ? "source" : "key_file"), "%s",
+			    serr.msg);
+	}
 	if (c->kind != CONF_SRC_SEALED && c->key_file != NULL)
 		ERR(ld, conf_where_key(&c->where, "key_file"), "credential "
 		    "\"%s\": key_file is only for sealed: sources", c->name);

@@ -29,4 +29,13 @@ struct source_err {
 int source_load(const struct conf_cred *c, struct secbuf **outp,
     struct source_err *err);
 
+/*
+ * Checks what can be checked without serving the value (for hushd
+ * --check): an exec: command line splits into words and names an absolute
+ * program, executable when stat_files; a sealed: key_file loads (mode and
+ * format) when stat_files. HUSH_OK, or an error code and a message.
+ */
+int source_check(const struct conf_cred *c, int stat_files,
+    struct source_err *err);
+
 #endif

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "conf/conf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -17,7 +19,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct conf_errs errs;
 	char *text;
 
-	if (size > 65536)
+	if (size > 65536 || sodium_init() < 0)
 		return 0;
 	if ((text = malloc(size + 1)) == NULL)
 		return 0;

@@ -381,6 +381,11 @@ conf_source_errors_are_reported_at_their_line(void **state)
 	    "file or directory");
 	expect_error("[credential \"a\"]\nsource = exec:relative/cmd\n",
 	    "t.ini:2: credential \"a\": exec: needs an absolute path");
+	expect_error("[credential \"a\"]\nsource = exec:/bin/echo \"open\n",
+	    "t.ini:2: credential \"a\": exec: ");
+	expect_error("[credential \"a\"]\nsource = exec:'/bin/echo' x\n"
+	    "[credential \"b\"]\nsource = exec:  \n",
+	    "t.ini:4: credential \"b\": exec: ");
 	expect_error("[credential \"a\"]\nsource = env:A\nkey_file = /k\n",
 	    "t.ini:3: credential \"a\": key_file is only for sealed:");
 	expect_error("[credential \"a\"]\nsource = env:A\ntimeout = 1s\n",
@@ -545,6 +550,33 @@ conf_nul_byte_and_binary_garbage_are_errors_not_crashes(void **state)
 	rmdir(dir);
 }
 
+static void
+conf_sealed_key_file_others_can_read_is_refused_by_check(void **state)
+{
+	char dir[] = "/tmp/hush-conf-XXXXXX", key[256], sealed[256];
+	char text[1024];
+	struct hush_conf conf;
+	struct conf_errs errs;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(key, sizeof(key), "%s/master.key", dir);
+	snprintf(sealed, sizeof(sealed), "%s/x.sealed", dir);
+	write_file(key, "hush-key-v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+	    "\n", 0644);
+	write_file(sealed, "not checked here", 0600);
+	snprintf(text, sizeof(text), "[credential \"s\"]\nsource = sealed:%s\n"
+	    "key_file = %s\n", sealed, key);
+	expect_error(text, "t.ini:3: credential \"s\": key_file");
+	assert_int_equal(chmod(key, 0600), 0);
+	assert_int_equal(load_text(text, &conf, &errs), HUSH_OK);
+	conf_release(&conf);
+	conf_errs_release(&errs);
+	unlink(key);
+	unlink(sealed);
+	rmdir(dir);
+}
+
 static size_t
 check_adds_one_error(const struct hush_conf *conf, struct conf_errs *errs)
 {
@@ -597,8 +629,11 @@ main(void)
 		cmocka_unit_test(conf_refuses_files_others_can_write),
 		cmocka_unit_test(conf_nul_byte_and_binary_garbage_are_errors_not_crashes),
 		cmocka_unit_test(conf_check_hook_errors_are_reported_with_the_others),
+		cmocka_unit_test(conf_sealed_key_file_others_can_read_is_refused_by_check),
 	};
 
+	if (hush_harden_process() != HUSH_OK)
+		return 1;
 	if (d == NULL) {
 		fprintf(stderr, "HUSH_TEST_DATA is not set\n");
 		return 1;

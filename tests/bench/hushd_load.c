@@ -50,7 +50,18 @@ struct lstate {
 	double		 rate;
 	int		 idle;
 	int		 connected;
+	/* connections are opened a window at a time: a listen backlog
+	 * that overflows makes a Unix socket connect fail with EAGAIN */
+	struct lconn	*conns;
+	int		 nconn;
+	int		 next;		/* the next to open */
+	int		 inflight;
+	uint64_t	 retries;
 };
+
+#define LOAD_CONNECT_WINDOW	128
+
+static void load_open_more(struct lstate *st);
 
 static void load_send(struct lconn *lc);
 
@@ -142,11 +153,30 @@ load_send(struct lconn *lc)
 		lc->st->errors++;
 }
 
+static void load_connect(struct lconn *lc);
+
+static void
+load_on_retry(uv_timer_t *t)
+{
+	load_connect(t->data);
+}
+
 static void
 load_on_connect(uv_connect_t *c, int status)
 {
 	struct lconn *lc = c->data;
+	struct lstate *st = lc->st;
 
+	st->inflight--;
+	if (status == UV_EAGAIN) {
+		/* backlog full: a fresh socket, a moment later */
+		st->retries++;
+		st->inflight++;
+		uv_close((uv_handle_t *)&lc->pipe, NULL);
+		uv_timer_start(&lc->pace, load_on_retry, 1, 0);
+		return;
+	}
+	load_open_more(st);
 	if (status < 0) {
 		fprintf(stderr, "connect: %s\n", uv_strerror(status));
 		lc->st->errors++;
@@ -157,6 +187,28 @@ load_on_connect(uv_connect_t *c, int status)
 		return;
 	uv_read_start((uv_stream_t *)&lc->pipe, load_on_alloc, load_on_read);
 	load_send(lc);
+}
+
+static void
+load_connect(struct lconn *lc)
+{
+	struct lstate *st = lc->st;
+
+	/* a closed handle (a retry) is initialised again */
+	memset(&lc->pipe, 0, sizeof(lc->pipe));
+	uv_pipe_init(st->loop, &lc->pipe, 0);
+	lc->pipe.data = lc;
+	lc->creq.data = lc;
+	uv_pipe_connect(&lc->creq, &lc->pipe, st->sock, load_on_connect);
+}
+
+static void
+load_open_more(struct lstate *st)
+{
+	while (st->next < st->nconn && st->inflight < LOAD_CONNECT_WINDOW) {
+		st->inflight++;
+		load_connect(&st->conns[st->next++]);
+	}
 }
 
 static void
@@ -235,16 +287,12 @@ main(int argc, char **argv)
 		struct lconn *lc = &conns[i];
 
 		lc->st = &st;
-		uv_pipe_init(&loop, &lc->pipe, 0);
 		uv_timer_init(&loop, &lc->pace);
-		lc->pipe.data = lc;
 		lc->pace.data = lc;
-		lc->creq.data = lc;
-		uv_pipe_connect(&lc->creq, &lc->pipe, st.sock,
-		    load_on_connect);
-		if (st.idle && i % 500 == 499)
-			uv_run(&loop, UV_RUN_NOWAIT);	/* pace the backlog */
 	}
+	st.conns = conns;
+	st.nconn = nconn;
+	load_open_more(&st);
 	uv_timer_init(&loop, &stop);
 	stop.data = &st;
 	uv_timer_start(&stop, load_on_stop, (uint64_t)(secs * 1000), 0);
@@ -252,8 +300,10 @@ main(int argc, char **argv)
 	uv_run(&loop, UV_RUN_DEFAULT);
 	t1 = uv_hrtime();
 	if (st.idle) {
-		printf("idle connections held: %d of %d, errors %llu\n",
-		    st.connected, nconn, (unsigned long long)st.errors);
+		printf("idle connections held: %d of %d, errors %llu, "
+		    "connect retries %llu\n", st.connected, nconn,
+		    (unsigned long long)st.errors,
+		    (unsigned long long)st.retries);
 		return st.connected == nconn ? 0 : 1;
 	}
 	qsort(st.lat, st.nlat, sizeof(*st.lat), cmp_u64);

@@ -8,7 +8,6 @@
 #include "broker/broker.h"
 #include "broker/route.h"
 
-#define CONN_BODY_NOT_FOUND	"{\"error\":\"no such credential\"}\n"
 #define CONN_LIST_MAX		(256 * 1024)
 
 static void conn_process(struct conn *cn);

@@ -83,6 +83,18 @@ try:
     t.eq((st, b), (200, SECRET.encode()), "token right: 200")
     st, _, b = h.request("/v1/credentials", sock=S["tokened"])
     t.eq(st, 401, "list needs the token too")
+    import subprocess
+    hush = os.environ.get("HUSH", "hush")
+    r = subprocess.run([hush, "get", "app-one", "-s", S["tokened"]],
+                       capture_output=True,
+                       env=dict(os.environ, HUSH_TOKEN=TOKEN))
+    t.eq((r.returncode, r.stdout), (0, SECRET.encode()),
+         "hush get sends $HUSH_TOKEN")
+    r = subprocess.run([hush, "get", "app-one", "-s", S["tokened"]],
+                       capture_output=True,
+                       env=dict(os.environ, HUSH_TOKEN=""))
+    t.ok(r.returncode == 1 and b"401" in r.stderr and not r.stdout,
+         "hush get without a token: 401, exit 1")
 
     st, _, _ = h.request("/v1/credentials/app-one", sock=S["wronguid"])
     t.eq(st, 404, "peer uid mismatch: 404")

@@ -37,6 +37,8 @@ nuid=$(id -u nobody)
 [ "$uids" = "$nuid $nuid $nuid $nuid" ] && pass "runs as nobody (real, effective, saved, fs)" || fail "runs as nobody: $uids"
 groups=$(awk '/^Groups:/ {print $2}' "/proc/$pid/status")
 [ -z "$groups" ] || [ "$groups" = "$(id -g nobody)" ] && pass "no supplementary groups left" || fail "groups: $groups"
+core=$(awk '/Max core file size/ {print $5, $6}' "/proc/$pid/limits")
+[ "$core" = "0 0" ] && pass "no core dumps (RLIMIT_CORE 0)" || fail "RLIMIT_CORE: $core"
 expect_status 0 "serves after dropping" curl -sS -f --unix-socket "$work/gw.sock" http://hush/v1/credentials/cred
 [ "$out" = "$secret" ] && pass "the value" || fail "the value"
 grep -q '"event":"get"' "$work/audit.jsonl" && pass "audit log still written" || fail "audit log still written"

@@ -102,12 +102,33 @@ try:
     t.ok("hang" in body and "sleep" not in body,
          "500 names the credential, not the source's words")
 
-    # SIGTERM with a request in flight: it finishes; new ones are refused
+    # a reload that removes the credential while a request for it is in
+    # flight: the request finishes under the configuration it began with
     res = {}
 
     def slow():
         res["r"] = get("slow")
     th = threading.Thread(target=slow)
+    th.start()
+    time.sleep(0.3)
+    h.write_conf(CONF.replace("[credential \"slow\"]",
+                              "[credential \"slower\"]"))
+    h.signal(signal.SIGHUP)
+    th.join(10)
+    t.eq(res.get("r"), (200, "slow-value-0123456789"),
+         "reload during a request: it is answered")
+    deadline = time.time() + 5
+    while get("slow")[0] != 404 and time.time() < deadline:
+        time.sleep(0.05)
+    t.eq(get("slow")[0], 404, "after the reload the old name is gone")
+    t.eq(get("slower"), (200, "slow-value-0123456789"), "and the new served")
+
+    # SIGTERM with a request in flight: it finishes; new ones are refused
+    res = {}
+
+    def slower():
+        res["r"] = get("slower")
+    th = threading.Thread(target=slower)
     th.start()
     time.sleep(0.3)
     h.signal(signal.SIGTERM)

@@ -178,7 +178,8 @@ audit_reopen(struct audit *a, const char *path, char *err, size_t errlen)
 	bool own;
 	char *p;
 
-	if (strcmp(path, a->path) == 0)
+	/* the same path is opened again too: logrotate renamed the old */
+	if (strcmp(path, "stderr") == 0 && strcmp(a->path, "stderr") == 0)
 		return HUSH_OK;
 	if ((r = audit_open_path(path, &fd, &own, err, errlen)) != HUSH_OK)
 		return r;

@@ -61,7 +61,10 @@ size_t audit_format(const struct audit_event *ev, uint64_t ts_ms, char *buf,
 int audit_init(struct audit *a, uv_loop_t *loop, const char *path,
     char *err, size_t errlen);
 
-/* Switches to another path (reload); on failure keeps the old one. */
+/*
+ * Opens path again (reload: another path, or the same one after logrotate
+ * renamed the file); on failure keeps the old one.
+ */
 int audit_reopen(struct audit *a, const char *path, char *err,
     size_t errlen);
 

@@ -126,6 +126,8 @@ try:
     t.ok(any(l.get("event") == "reload" and l.get("result") == "rejected"
              for l in h.audit_lines()), "bad reload: audited as rejected")
 
+    # logrotate: the audit log renamed away, then SIGHUP
+    os.rename(h.audit, h.audit + ".1")
     h.write_conf(CONF2)
     h.signal(signal.SIGHUP)
     t.ok(wait_for(lambda: os.path.exists(h.path("new.sock"))),
@@ -139,12 +141,16 @@ try:
     t.eq(get("one", sock=h.path("new.sock"))[0], 404,
          "good reload: new client's policy")
     t.ok(any(l.get("event") == "reload" and l.get("result") == "ok"
-             for l in h.audit_lines()), "good reload: audited")
+             for l in h.audit_lines()), "good reload: audited in a new file")
 finally:
     t.eq(h.stop(), 0, "hushd exits 0")
+    try:
+        rotated = open(h.audit + ".1", "rb").read()
+    except OSError:
+        rotated = b""
     for v in (V1, V2, V3):
-        t.ok(v not in h.stderr() and v.encode() not in h.audit_text(),
-             "value never logged")
+        t.ok(v not in h.stderr() and v.encode() not in h.audit_text() and
+             v.encode() not in rotated, "value never logged")
     t.ok(not os.path.exists(h.path("gw.sock")) and
          not os.path.exists(h.path("new.sock")), "sockets removed at exit")
     h.cleanup()

@@ -262,6 +262,10 @@ broker_reload(struct broker *b)
 		    errs.n == 1 ? "" : "s");
 		broker_log("reload rejected: still serving the previous "
 		    "configuration");
+		/* logrotate's HUP still gets a fresh audit file */
+		if (audit_reopen(&b->audit, b->audit.path, err, sizeof(err)) !=
+		    HUSH_OK)
+			broker_log("%s", err);
 		broker_audit(b, "reload", "rejected", why);
 		conf_errs_release(&errs);
 		return;

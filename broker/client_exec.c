@@ -287,10 +287,19 @@ client_exec_main(int argc, char **argv)
 		goto usage;
 	}
 	sock = client_socket(sock);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (client_credential(sock, creds[i].name, "exec",
 		    &creds[i].value) != HUSH_OK)
 			goto out;
+		/* an environment value ends at its first NUL: never cut it */
+		if (!creds[i].file && memchr(secbuf_data(creds[i].value), '\0',
+		    secbuf_len(creds[i].value)) != NULL) {
+			fprintf(stderr, "hush exec: %s holds a NUL byte and "
+			    "cannot be an environment value; use -f\n",
+			    creds[i].name);
+			goto out;
+		}
+	}
 	if ((rules = redact_rules_new(NULL, 0, &errs)) == NULL) {
 		for (i = 0; i < errs.n; i++)
 			fprintf(stderr, "hush exec: %s\n", errs.msgs[i]);

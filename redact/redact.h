@@ -65,6 +65,23 @@ int redact_rules_compile(struct redact_rules *rules);
 
 void redact_rules_free(struct redact_rules *rules);
 
+/* Replaces the marker format (hush-redact --format); HUSH_ERR_INVALID
+ * with a message for an unknown {placeholder}. Before compiling. */
+int redact_rules_set_format(struct redact_rules *rules, const char *fmt,
+    char *msg, size_t msglen);
+
+/* What --list-rules shows; strings belong to the rule set. */
+struct redact_rule_info {
+	const char		*name;
+	const char		*description;	/* may be NULL */
+	const char *const	*keywords;	/* NULL-terminated, lower case */
+	int			 builtin;
+};
+
+size_t redact_rules_count(const struct redact_rules *rules);
+int redact_rules_info(const struct redact_rules *rules, size_t i,
+    struct redact_rule_info *info);
+
 /* A new stream over compiled rules; NULL on ENOMEM. */
 struct redact_stream *redact_stream_new(const struct redact_rules *rules,
     redact_sink_fn sink, void *arg);

@@ -1,10 +1,30 @@
+/*
+ * Rule sets: the built-in pack, [rule] sections and literal values,
+ * compiled once and then shared read-only by streams. The only PCRE2 user:
+ * PCRE2's positive counts and negative codes are translated here.
+ */
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <pcre2.h>
+#include <sodium.h>
 
 #include "conf/hush_err.h"
+#include "redact/internal.h"
+#include "redact/redact.h"
 #include "redact/rules.h"
+
+#define RULES_MAX_KEY_FILE	4096
+
+/* Checking patterns and configuration */
 
 int
 rules_check_pattern(const char *pattern, uint64_t secret_group, char *msg,
@@ -35,15 +55,83 @@ rules_check_pattern(const char *pattern, uint64_t secret_group, char *msg,
 	return HUSH_OK;
 }
 
+int
+rules_check_format(const char *fmt, char *msg, size_t msglen)
+{
+	const char *p, *close;
+
+	for (p = fmt; (p = strchr(p, '{')) != NULL; p = close + 1) {
+		close = strchr(p, '}');
+		if (close == NULL) {
+			snprintf(msg, msglen, "unclosed \"{\" in format");
+			return HUSH_ERR_INVALID;
+		}
+		if (strncmp(p, "{rule}", 6) != 0 &&
+		    strncmp(p, "{fp}", 4) != 0 &&
+		    strncmp(p, "{len}", 5) != 0) {
+			snprintf(msg, msglen, "unknown placeholder \"%.*s\" in "
+			    "format (use {rule}, {fp} or {len})",
+			    (int)(close - p + 1 > 40 ? 40 : close - p + 1), p);
+			return HUSH_ERR_INVALID;
+		}
+	}
+	return HUSH_OK;
+}
+
+static const char **
+pack_names(void)
+{
+	static const char *names[REDACT_MAX_RULES];
+	size_t i;
+
+	for (i = 0; i < redact_pack_len && i + 1 < REDACT_MAX_RULES; i++)
+		names[i] = redact_pack[i].name;
+	names[i] = NULL;
+	return names;
+}
+
+static bool
+is_pack_name(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < redact_pack_len; i++)
+		if (strcmp(redact_pack[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+static bool
+is_disabled(const struct hush_conf *conf, const char *name)
+{
+	size_t i;
+
+	if (conf == NULL)
+		return false;
+	for (i = 0; i < conf->redact.ndisable; i++)
+		if (strcmp(conf->redact.disable[i], name) == 0)
+			return true;
+	return false;
+}
+
 size_t
 rules_check_conf(const struct hush_conf *conf, struct conf_errs *errs)
 {
+	const char **names = pack_names();
 	char msg[320];
 	size_t i, n = 0;
 
 	for (i = 0; i < conf->nrules; i++) {
 		const struct conf_rule *r = &conf->rules[i];
 
+		/* A user rule may replace a built-in one that is off. */
+		if (is_pack_name(r->name) && conf->redact.builtin &&
+		    !is_disabled(conf, r->name)) {
+			conf_errs_add(errs, r->where.section, "rule \"%s\" has "
+			    "the name of a built-in rule; choose another "
+			    "(or disable the built-in one)", r->name);
+			n++;
+		}
 		if (r->pattern == NULL)
 			continue;
 		if (rules_check_pattern(r->pattern, r->secret_group, msg,
@@ -54,5 +142,651 @@ rules_check_conf(const struct hush_conf *conf, struct conf_errs *errs)
 			n++;
 		}
 	}
+	for (i = 0; i < conf->redact.ndisable; i++) {
+		const char *d = conf->redact.disable[i], *s;
+
+		if (is_pack_name(d))
+			continue;
+		s = val_suggest(d, names);
+		if (s != NULL)
+			conf_errs_add(errs, conf_where_key(&conf->redact.where,
+			    "disable"), "disable: unknown built-in rule \"%s\"; "
+			    "did you mean \"%s\"?", d, s);
+		else
+			conf_errs_add(errs, conf_where_key(&conf->redact.where,
+			    "disable"), "disable: unknown built-in rule \"%s\" "
+			    "(hush-redact --list-rules shows them)", d);
+		n++;
+	}
+	if (conf->redact.format != NULL &&
+	    rules_check_format(conf->redact.format, msg, sizeof(msg)) !=
+	    HUSH_OK) {
+		conf_errs_add(errs, conf_where_key(&conf->redact.where,
+		    "format"), "%s", msg);
+		n++;
+	}
 	return n;
+}
+
+/* Secret checks */
+
+static bool
+ieq(const uint8_t *p, size_t len, const char *w)
+{
+	size_t n = strlen(w), i;
+
+	if (n != len)
+		return false;
+	for (i = 0; i < n; i++)
+		if (tolower(p[i]) != w[i])
+			return false;
+	return true;
+}
+
+static bool
+icontains(const uint8_t *p, size_t len, const char *w)
+{
+	size_t n = strlen(w), i;
+
+	for (i = 0; i + n <= len; i++)
+		if (ieq(p + i, n, w))
+			return true;
+	return false;
+}
+
+/* Values that stand for a secret rather than being one. */
+static bool
+is_placeholder(const uint8_t *p, size_t len)
+{
+	static const char *const exact[] = {
+		"null", "none", "nil", "true", "false", "undefined", "empty",
+		"required", "optional", "secret", "password", "passwd",
+		"token", "hidden", "masked", "string", "value", "filtered",
+		"[filtered]", "n/a", "na", "test", "default", "unset",
+		"redacted", "bearer", "basic", "yes", "no", "pass", "pwd", NULL
+	};
+	static const char *const parts[] = {
+		"${", "{{", "<", ">", "%s", "%(", "$(", "***", "xxx", "...",
+		"changeme", "change_me", "change-me", "example", "redacted",
+		"placeholder", "your_", "your-", "dummy", "replace_me",
+		"replace-me", "fixme", "todo", "secret_here", "here>", NULL
+	};
+	size_t i;
+
+	if (len == 0 || p[0] == '$' || p[0] == '%')
+		return true;
+	for (i = 0; exact[i] != NULL; i++)
+		if (ieq(p, len, exact[i]))
+			return true;
+	for (i = 0; parts[i] != NULL; i++)
+		if (icontains(p, len, parts[i]))
+			return true;
+	for (i = 1; i < len && p[i] == p[0]; i++)
+		;
+	return i == len;	/* "********", "aaaaaaaa" */
+}
+
+static double
+entropy(const uint8_t *p, size_t len)
+{
+	unsigned cnt[256];
+	double h = 0;
+	size_t i;
+
+	memset(cnt, 0, sizeof(cnt));
+	for (i = 0; i < len; i++)
+		cnt[p[i]]++;
+	for (i = 0; i < 256; i++)
+		if (cnt[i] != 0) {
+			double f = (double)cnt[i] / (double)len;
+
+			h -= f * log2(f);
+		}
+	return h;
+}
+
+struct classes {
+	size_t	upper, lower, digit, hex, other;
+};
+
+static void
+classify(const uint8_t *p, size_t len, struct classes *c)
+{
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < len; i++) {
+		if (isupper(p[i]))
+			c->upper++;
+		else if (islower(p[i]))
+			c->lower++;
+		else if (isdigit(p[i]))
+			c->digit++;
+		else
+			c->other++;
+		if (isxdigit(p[i]))
+			c->hex++;
+	}
+}
+
+static bool
+is_uuid(const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	if (len != 36)
+		return false;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (p[i] != '-')
+				return false;
+		} else if (!isxdigit(p[i]))
+			return false;
+	}
+	return true;
+}
+
+/* A plain word: letters only, all lower case or capitalised. */
+static bool
+is_word(const uint8_t *p, size_t len, const struct classes *c)
+{
+	if (c->digit != 0 || c->other != 0)
+		return false;
+	return len > 0 && (c->upper == 0 || (c->upper == 1 &&
+	    isupper(p[0])) || c->lower == 0);
+}
+
+/*
+ * A value no generator of random tokens makes: a run of identical
+ * characters, EXAMPLE, and for generic rules also 8 consecutive ones
+ * ("abcdefgh", "12345678"). For a random 40-character token each is less
+ * likely than 1 in 10^8. Fixed formats are held to less: a made-up
+ * "xoxb-1234567890-..." in a log is still better masked.
+ */
+static bool
+is_fake(const uint8_t *p, size_t len, size_t maxrun, bool sequences)
+{
+	size_t i, run = 1, seq = 1;
+
+	if (icontains(p, len, "example"))
+		return true;
+	for (i = 1; i < len; i++) {
+		run = p[i] == p[i - 1] ? run + 1 : 1;
+		seq = p[i] == p[i - 1] + 1 ? seq + 1 : 1;
+		if (run >= maxrun || (sequences && seq >= 8))
+			return true;
+	}
+	return false;
+}
+
+bool
+rules_check_secret(enum rule_check check, const uint8_t *p, size_t len)
+{
+	struct classes c;
+
+	if (len == 0)
+		return false;
+	if (check == CHECK_NONE)
+		return true;
+	classify(p, len, &c);
+	switch (check) {
+	case CHECK_NONE:
+		return true;
+	case CHECK_FORMAT:
+		return !is_fake(p, len, 8, false);
+	case CHECK_ENTROPY:
+		return len >= 16 && c.upper > 0 && c.lower > 0 &&
+		    entropy(p, len) >= 3.5;
+	case CHECK_URL_PASSWORD:
+		return !is_placeholder(p, len) && c.digit != len;
+	case CHECK_PASSWORD:
+		return len >= 4 && !is_placeholder(p, len);
+	case CHECK_TOKEN:
+		return len >= 8 && !is_placeholder(p, len) &&
+		    !is_word(p, len, &c);
+	case CHECK_GENERIC:
+		if (len < 16 || is_placeholder(p, len) || is_uuid(p, len) ||
+		    is_fake(p, len, 6, true))
+			return false;
+		if (c.digit == 0 || c.upper + c.lower == 0)
+			return false;
+		if (p[0] == '/' || icontains(p, len, "://") ||
+		    icontains(p, len, "[redacted"))
+			return false;
+		if (c.hex == len)
+			return entropy(p, len) >= 3.0;
+		return entropy(p, len) >= 3.5;
+	}
+	return false;
+}
+
+/* Building rule sets */
+
+static char *
+lower_dup(const char *s)
+{
+	char *d = strdup(s), *p;
+
+	if (d != NULL)
+		for (p = d; *p != '\0'; p++)
+			*p = (char)tolower((unsigned char)*p);
+	return d;
+}
+
+static void
+rule_release(struct rule *r)
+{
+	size_t i;
+
+	free(r->name);
+	free(r->description);
+	for (i = 0; i < r->nkeywords; i++)
+		free(r->keywords[i]);
+	free(r->keywords);
+	free(r->pattern);
+	pcre2_code_free(r->code);
+	memset(r, 0, sizeof(*r));
+}
+
+static int
+rules_add(struct redact_rules *rs, const char *name, const char *desc,
+    const char *const *kw, size_t nkw, const char *pattern, uint32_t group,
+    enum rule_check check, bool builtin)
+{
+	struct rule *grown, *r;
+	size_t i;
+
+	if (rs->nrules >= REDACT_MAX_RULES)
+		return HUSH_ERR_TOO_LARGE;
+	if ((grown = realloc(rs->rules, (rs->nrules + 1) * sizeof(*grown))) ==
+	    NULL)
+		return HUSH_ERR_NOMEM;
+	rs->rules = grown;
+	r = &rs->rules[rs->nrules];
+	memset(r, 0, sizeof(*r));
+	r->group = group;
+	r->check = check;
+	r->builtin = builtin;
+	if ((r->name = strdup(name)) == NULL ||
+	    (desc != NULL && (r->description = strdup(desc)) == NULL) ||
+	    (r->pattern = strdup(pattern)) == NULL ||
+	    (r->keywords = calloc(nkw + 1, sizeof(char *))) == NULL)
+		goto nomem;
+	for (i = 0; i < nkw; i++) {
+		if (kw[i][0] == '\0')
+			continue;
+		if ((r->keywords[r->nkeywords] = lower_dup(kw[i])) == NULL)
+			goto nomem;
+		r->nkeywords++;
+	}
+	rs->nrules++;
+	return HUSH_OK;
+nomem:
+	rule_release(r);
+	return HUSH_ERR_NOMEM;
+}
+
+static int
+add_pack_rule(struct redact_rules *rs, const struct pack_rule *pr)
+{
+	char **kw = NULL;
+	size_t n = 0;
+	int r;
+
+	if (val_list(pr->keywords, &kw, &n) != HUSH_OK)
+		return HUSH_ERR_INTERNAL;
+	r = rules_add(rs, pr->name, pr->description,
+	    (const char *const *)kw, n, pr->pattern, pr->group, pr->check,
+	    true);
+	val_list_free(kw);
+	if (r == HUSH_OK && strcmp(pr->name, "private-key") == 0)
+		rs->rules[rs->nrules - 1].pem = true;
+	/* Fixed-format tokens skip the obvious fakes of documentation and
+	 * test fixtures; key blocks have runs of 'A' and are left alone. */
+	if (r == HUSH_OK && pr->check == CHECK_NONE &&
+	    strcmp(pr->name, "private-key") != 0 &&
+	    strcmp(pr->name, "gcp-service-account-key") != 0)
+		rs->rules[rs->nrules - 1].check = CHECK_FORMAT;
+	if (r == HUSH_OK && strncmp(pr->name, "generic-", 8) == 0)
+		rs->rules[rs->nrules - 1].weak = true;
+	return r;
+}
+
+/* The fingerprint key: a hash of the key file, so any length works. */
+static int
+load_fp_key(struct redact_rules *rs, const char *path, char *msg,
+    size_t msglen)
+{
+	struct secbuf *sb = NULL;
+	struct stat st;
+	ssize_t n;
+	int fd, r = HUSH_ERR_IO;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+		snprintf(msg, msglen, "fingerprint_key_file %s: %s", path,
+		    strerror(errno));
+		return HUSH_ERR_IO;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 16 ||
+	    st.st_size > RULES_MAX_KEY_FILE) {
+		snprintf(msg, msglen, "fingerprint_key_file %s: not a regular "
+		    "file of 16 to %d bytes", path, RULES_MAX_KEY_FILE);
+		goto out;
+	}
+	if ((sb = secbuf_new((size_t)st.st_size)) == NULL) {
+		r = HUSH_ERR_NOMEM;
+		goto out;
+	}
+	while (secbuf_len(sb) < (size_t)st.st_size) {
+		n = read(fd, secbuf_mut(sb) + secbuf_len(sb),
+		    (size_t)st.st_size - secbuf_len(sb));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(msg, msglen, "fingerprint_key_file %s: read "
+			    "error", path);
+			goto out;
+		}
+		secbuf_set_len(sb, secbuf_len(sb) + (size_t)n);
+	}
+	crypto_generichash(rs->fp_key, sizeof(rs->fp_key), secbuf_data(sb),
+	    secbuf_len(sb), NULL, 0);
+	r = HUSH_OK;
+out:
+	secbuf_free(sb);
+	close(fd);
+	return r;
+}
+
+struct redact_rules *
+redact_rules_new(const struct hush_conf *conf, unsigned flags,
+    struct conf_errs *errs)
+{
+	struct redact_rules *rs;
+	struct conf_loc noloc = { "hush-redact", 0 };
+	const char *fmt = CONF_DEFAULT_FORMAT;
+	char msg[320];
+	size_t i;
+	bool builtin = !(flags & REDACT_NO_BUILTIN);
+
+	if ((rs = calloc(1, sizeof(*rs))) == NULL) {
+		conf_errs_add(errs, noloc, "out of memory");
+		return NULL;
+	}
+	rs->min_literal = CONF_DEFAULT_MIN_LITERAL;
+	rs->max_line = CONF_DEFAULT_MAX_LINE;
+	randombytes_buf(rs->fp_key, sizeof(rs->fp_key));
+	if (conf != NULL) {
+		if (conf->redact.format != NULL)
+			fmt = conf->redact.format;
+		rs->min_literal = conf->redact.min_literal_length;
+		rs->max_line = conf->redact.max_line;
+		if (!conf->redact.builtin)
+			builtin = false;
+		if (rules_check_conf(conf, errs) != 0)
+			goto fail;
+		if (conf->redact.fingerprint_key_file != NULL &&
+		    load_fp_key(rs, conf->redact.fingerprint_key_file, msg,
+		    sizeof(msg)) != HUSH_OK) {
+			conf_errs_add(errs, conf_where_key(&conf->redact.where,
+			    "fingerprint_key_file"), "%s", msg);
+			goto fail;
+		}
+	}
+	if (rs->max_line < CONF_MIN_MAX_LINE)
+		rs->max_line = CONF_MIN_MAX_LINE;
+	if ((rs->format = strdup(fmt)) == NULL)
+		goto nomem;
+	for (i = 0; builtin && i < redact_pack_len; i++) {
+		if (is_disabled(conf, redact_pack[i].name))
+			continue;
+		if (add_pack_rule(rs, &redact_pack[i]) != HUSH_OK)
+			goto nomem;
+	}
+	if (conf != NULL && redact_rules_add_conf(rs, conf, errs) != HUSH_OK)
+		goto fail;
+	return rs;
+nomem:
+	conf_errs_add(errs, noloc, "out of memory");
+fail:
+	redact_rules_free(rs);
+	return NULL;
+}
+
+int
+redact_rules_set_format(struct redact_rules *rs, const char *fmt, char *msg,
+    size_t msglen)
+{
+	char *d;
+
+	if (rules_check_format(fmt, msg, msglen) != HUSH_OK)
+		return HUSH_ERR_INVALID;
+	if ((d = strdup(fmt)) == NULL)
+		return HUSH_ERR_NOMEM;
+	free(rs->format);
+	rs->format = d;
+	return HUSH_OK;
+}
+
+int
+redact_rules_add_conf(struct redact_rules *rs, const struct hush_conf *conf,
+    struct conf_errs *errs)
+{
+	char msg[320];
+	size_t i, j;
+	int r, bad = 0;
+
+	if (rs->compiled)
+		return HUSH_ERR_INTERNAL;
+	for (i = 0; i < conf->nrules; i++) {
+		const struct conf_rule *cr = &conf->rules[i];
+
+		for (j = 0; j < rs->nrules; j++)
+			if (strcmp(rs->rules[j].name, cr->name) == 0)
+				break;
+		if (j < rs->nrules) {
+			conf_errs_add(errs, cr->where.section, "rule \"%s\" is "
+			    "already defined", cr->name);
+			bad++;
+			continue;
+		}
+		if (cr->pattern == NULL ||
+		    rules_check_pattern(cr->pattern, cr->secret_group, msg,
+		    sizeof(msg)) != HUSH_OK) {
+			if (cr->pattern != NULL)
+				conf_errs_add(errs, conf_where_key(&cr->where,
+				    "pattern"), "rule \"%s\": pattern: %s",
+				    cr->name, msg);
+			bad++;
+			continue;
+		}
+		r = rules_add(rs, cr->name, cr->description,
+		    (const char *const *)cr->keywords, cr->nkeywords,
+		    cr->pattern, (uint32_t)cr->secret_group, CHECK_NONE, false);
+		if (r != HUSH_OK) {
+			conf_errs_add(errs, cr->where.section, "rule \"%s\": %s",
+			    cr->name, hush_strerror(r));
+			bad++;
+		}
+	}
+	return bad ? HUSH_ERR_CONFIG : HUSH_OK;
+}
+
+int
+redact_rules_add_literal(struct redact_rules *rs, const char *name,
+    const uint8_t *value, size_t len)
+{
+	struct literal *grown, *l;
+
+	if (rs->compiled)
+		return HUSH_ERR_INTERNAL;
+	if (len < rs->min_literal)
+		return HUSH_ERR_INVALID;
+	if (len > REDACT_MAX_LITERAL_LEN)
+		return HUSH_ERR_TOO_LARGE;
+	if (rs->nlits >= REDACT_MAX_LITERALS)
+		return HUSH_ERR_TOO_LARGE;
+	if ((grown = realloc(rs->lits, (rs->nlits + 1) * sizeof(*grown))) ==
+	    NULL)
+		return HUSH_ERR_NOMEM;
+	rs->lits = grown;
+	l = &rs->lits[rs->nlits];
+	if ((l->name = strdup(name)) == NULL)
+		return HUSH_ERR_NOMEM;
+	if ((l->value = secbuf_from(value, len)) == NULL) {
+		free(l->name);
+		return HUSH_ERR_NOMEM;
+	}
+	rs->nlits++;
+	return HUSH_OK;
+}
+
+int
+redact_rules_compile(struct redact_rules *rs)
+{
+	PCRE2_SIZE off;
+	uint32_t ncap;
+	size_t i;
+	int code, r;
+
+	if (rs->compiled)
+		return HUSH_ERR_INTERNAL;
+	if ((rs->always = calloc(rs->nrules + 1, sizeof(uint32_t))) == NULL)
+		return HUSH_ERR_NOMEM;
+	rs->max_groups = 1;
+	for (i = 0; i < rs->nrules; i++) {
+		struct rule *ru = &rs->rules[i];
+		pcre2_code *re;
+
+		re = pcre2_compile((PCRE2_SPTR)ru->pattern,
+		    PCRE2_ZERO_TERMINATED, 0, &code, &off, NULL);
+		if (re == NULL)
+			return HUSH_ERR_INVALID;
+		/* Without JIT (some architectures) the interpreter runs the
+		 * same pattern under the same limits. */
+		(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+		ncap = 0;
+		(void)pcre2_pattern_info(re, PCRE2_INFO_CAPTURECOUNT, &ncap);
+		if (ncap + 1 > rs->max_groups)
+			rs->max_groups = ncap + 1;
+		ru->code = re;
+		if (ru->nkeywords == 0)
+			rs->always[rs->nalways++] = (uint32_t)i;
+		if (ru->pem) {
+			rs->has_pem = true;
+			rs->pem_rule = (uint32_t)i;
+		}
+	}
+	if ((r = scan_build(rs)) != HUSH_OK)
+		return r;
+	rs->compiled = true;
+	return HUSH_OK;
+}
+
+void
+redact_rules_free(struct redact_rules *rs)
+{
+	size_t i;
+
+	if (rs == NULL)
+		return;
+	for (i = 0; i < rs->nrules; i++)
+		rule_release(&rs->rules[i]);
+	free(rs->rules);
+	for (i = 0; i < rs->nlits; i++) {
+		free(rs->lits[i].name);
+		secbuf_free(rs->lits[i].value);
+	}
+	free(rs->lits);
+	free(rs->always);
+	scan_release(&rs->scan);
+	free(rs->format);
+	sodium_memzero(rs->fp_key, sizeof(rs->fp_key));
+	free(rs);
+}
+
+size_t
+redact_rules_count(const struct redact_rules *rs)
+{
+	return rs->nrules;
+}
+
+int
+redact_rules_info(const struct redact_rules *rs, size_t i,
+    struct redact_rule_info *info)
+{
+	if (i >= rs->nrules)
+		return HUSH_ERR_NOT_FOUND;
+	info->name = rs->rules[i].name;
+	info->description = rs->rules[i].description;
+	info->keywords = (const char *const *)rs->rules[i].keywords;
+	info->builtin = rs->rules[i].builtin;
+	return HUSH_OK;
+}
+
+/* Matching */
+
+struct rules_md {
+	pcre2_match_data	*md;
+	pcre2_match_context	*mctx;
+	pcre2_jit_stack		*jit;
+};
+
+struct rules_md *
+rules_md_new(const struct redact_rules *rs)
+{
+	struct rules_md *m;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return NULL;
+	if ((m->md = pcre2_match_data_create(rs->max_groups, NULL)) == NULL ||
+	    (m->mctx = pcre2_match_context_create(NULL)) == NULL ||
+	    (m->jit = pcre2_jit_stack_create(32 * 1024, REDACT_JIT_STACK,
+	    NULL)) == NULL) {
+		rules_md_free(m);
+		return NULL;
+	}
+	pcre2_set_match_limit(m->mctx, REDACT_MATCH_LIMIT);
+	pcre2_set_depth_limit(m->mctx, REDACT_DEPTH_LIMIT);
+	pcre2_set_heap_limit(m->mctx, REDACT_HEAP_LIMIT);
+	pcre2_jit_stack_assign(m->mctx, NULL, m->jit);
+	return m;
+}
+
+void
+rules_md_free(struct rules_md *m)
+{
+	if (m == NULL)
+		return;
+	pcre2_match_data_free(m->md);
+	pcre2_match_context_free(m->mctx);
+	pcre2_jit_stack_free(m->jit);
+	free(m);
+}
+
+int
+rules_exec(const struct redact_rules *rs, size_t ri, struct rules_md *m,
+    const uint8_t *subj, size_t len, size_t start, size_t *sstart,
+    size_t *send, size_t *nextp)
+{
+	const struct rule *ru = &rs->rules[ri];
+	PCRE2_SIZE *ov;
+	uint32_t g = ru->group;
+	int rc;
+
+	rc = pcre2_match(ru->code, subj, len, start, 0, m->md, m->mctx);
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	if (rc <= 0)
+		return HUSH_ERR_TOO_LARGE;	/* limit or error: fail closed */
+	ov = pcre2_get_ovector_pointer(m->md);
+	*nextp = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+	if (g < (uint32_t)rc && ov[2 * g] != PCRE2_UNSET) {
+		*sstart = ov[2 * g];
+		*send = ov[2 * g + 1];
+	} else {
+		*sstart = ov[0];
+		*send = ov[1];
+	}
+	return 1;
 }

@@ -1,0 +1,668 @@
+/*
+ * The automaton that decides where to look: every rule's keywords and
+ * every literal value's encodings in one Aho-Corasick DFA, run once over
+ * each line. Keywords are case-insensitive; literal encodings are folded
+ * the same way in the automaton and confirmed byte for byte on a hit, so
+ * one pass serves both. Failure links are resolved into full transitions,
+ * so a self-overlapping value ("aab" after "aa") is never lost.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "conf/hush_err.h"
+#include "redact/internal.h"
+
+static uint8_t
+fold(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+}
+
+/* Encodings */
+
+static const char b64std[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/*
+ * The base64 characters of p that depend on p alone, whatever follows:
+ * all full groups, plus one character after a single trailing byte or
+ * two after two. Returns the number written to out (room for 4n/3 + 4).
+ */
+static size_t
+b64_stable(const uint8_t *p, size_t n, const char *alpha, uint8_t *out)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i + 3 <= n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 |
+		    p[i + 2];
+
+		out[o++] = (uint8_t)alpha[(v >> 18) & 63];
+		out[o++] = (uint8_t)alpha[(v >> 12) & 63];
+		out[o++] = (uint8_t)alpha[(v >> 6) & 63];
+		out[o++] = (uint8_t)alpha[v & 63];
+	}
+	if (n - i == 1) {
+		out[o++] = (uint8_t)alpha[p[i] >> 2];
+	} else if (n - i == 2) {
+		out[o++] = (uint8_t)alpha[p[i] >> 2];
+		out[o++] = (uint8_t)alpha[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+	}
+	return o;
+}
+
+static bool
+url_unreserved(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+	    c == '~';
+}
+
+/* Percent-encoding; upper or lower case hex, spaces as %20 or '+'. */
+static size_t
+url_encode(const uint8_t *p, size_t n, bool lower, bool plus, uint8_t *out)
+{
+	const char *hex = lower ? "0123456789abcdef" : "0123456789ABCDEF";
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		if (url_unreserved(p[i])) {
+			out[o++] = p[i];
+		} else if (plus && p[i] == ' ') {
+			out[o++] = '+';
+		} else {
+			out[o++] = '%';
+			out[o++] = (uint8_t)hex[p[i] >> 4];
+			out[o++] = (uint8_t)hex[p[i] & 15];
+		}
+	}
+	return o;
+}
+
+/* JSON string escaping, optionally with "\/" for '/'. Room for 6n. */
+static size_t
+json_encode(const uint8_t *p, size_t n, bool slash, uint8_t *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		uint8_t c = p[i];
+		char e = 0;
+
+		switch (c) {
+		case '"': e = '"'; break;
+		case '\\': e = '\\'; break;
+		case '\n': e = 'n'; break;
+		case '\r': e = 'r'; break;
+		case '\t': e = 't'; break;
+		case '\b': e = 'b'; break;
+		case '\f': e = 'f'; break;
+		case '/': e = slash ? '/' : 0; break;
+		default: break;
+		}
+		if (e != 0) {
+			out[o++] = '\\';
+			out[o++] = (uint8_t)e;
+		} else if (c < 0x20) {
+			out[o++] = '\\';
+			out[o++] = 'u';
+			out[o++] = '0';
+			out[o++] = '0';
+			out[o++] = (uint8_t)hex[c >> 4];
+			out[o++] = (uint8_t)hex[c & 15];
+		} else {
+			out[o++] = c;
+		}
+	}
+	return o;
+}
+
+#define ENC_MAX	16	/* distinct encodings of one string */
+
+struct enc_set {
+	struct secbuf	*arena;		/* the encodings seen, for repeats */
+	size_t		 off[ENC_MAX];
+	size_t		 len[ENC_MAX];
+	size_t		 n;
+	size_t		 minlen;
+	scan_enc_fn	 fn;
+	void		*arg;
+};
+
+/* Passes one encoding on unless it is a repeat, too short or multi-line. */
+static int
+enc_emit(struct enc_set *es, const uint8_t *p, size_t len, bool b64)
+{
+	const uint8_t *a = secbuf_data(es->arena);
+	size_t i;
+
+	if (len < es->minlen || len == 0 || memchr(p, '\n', len) != NULL)
+		return HUSH_OK;
+	for (i = 0; i < es->n; i++)
+		if (es->len[i] == len && memcmp(a + es->off[i], p, len) == 0)
+			return HUSH_OK;
+	if (es->n == ENC_MAX)
+		return HUSH_ERR_INTERNAL;
+	es->off[es->n] = secbuf_len(es->arena);
+	es->len[es->n] = len;
+	if (secbuf_append(es->arena, p, len) != HUSH_OK)
+		return HUSH_ERR_INTERNAL;
+	es->n++;
+	return es->fn(es->arg, p, len, b64);
+}
+
+static int
+enc_one(struct enc_set *es, const uint8_t *v, size_t n, struct secbuf *tmp)
+{
+	uint8_t *out = secbuf_mut(tmp);
+	size_t o, k;
+	int r;
+
+	if ((r = enc_emit(es, v, n, false)) != HUSH_OK)
+		return r;
+	for (o = 0; o < 3 && o < n; o++) {
+		k = b64_stable(v + o, n - o, b64std, out);
+		if ((r = enc_emit(es, out, k, true)) != HUSH_OK)
+			return r;
+		k = b64_stable(v + o, n - o, b64url, out);
+		if ((r = enc_emit(es, out, k, true)) != HUSH_OK)
+			return r;
+	}
+	k = url_encode(v, n, false, false, out);
+	if ((r = enc_emit(es, out, k, false)) != HUSH_OK)
+		return r;
+	k = url_encode(v, n, true, false, out);
+	if ((r = enc_emit(es, out, k, false)) != HUSH_OK)
+		return r;
+	k = url_encode(v, n, false, true, out);
+	if ((r = enc_emit(es, out, k, false)) != HUSH_OK)
+		return r;
+	k = json_encode(v, n, false, out);
+	if ((r = enc_emit(es, out, k, false)) != HUSH_OK)
+		return r;
+	k = json_encode(v, n, true, out);
+	return enc_emit(es, out, k, false);
+}
+
+int
+scan_encodings(const uint8_t *value, size_t len, size_t minlen,
+    scan_enc_fn fn, void *arg)
+{
+	struct enc_set es;
+	struct secbuf *tmp = NULL;
+	size_t i, start;
+	int r = HUSH_ERR_NOMEM;
+
+	memset(&es, 0, sizeof(es));
+	es.minlen = minlen;
+	es.fn = fn;
+	es.arg = arg;
+	if (len == 0 || len > REDACT_MAX_LITERAL_LEN)
+		return HUSH_ERR_INVALID;
+	/* Every encoding is at most 6 bytes per byte (JSON's \u00XX). */
+	if ((tmp = secbuf_new(6 * len + 8)) == NULL ||
+	    (es.arena = secbuf_new(ENC_MAX * (6 * len + 8))) == NULL)
+		goto out;
+	if ((r = enc_one(&es, value, len, tmp)) != HUSH_OK)
+		goto out;
+	/* Multi-line values are also masked line by line, because the
+	 * engine sees one line at a time. Each line gets its own set. */
+	if (memchr(value, '\n', len) != NULL) {
+		for (start = 0; start < len; start = i + 1) {
+			const uint8_t *nl = memchr(value + start, '\n',
+			    len - start);
+			size_t e;
+
+			i = nl != NULL ? (size_t)(nl - value) : len;
+			e = i;
+			if (e > start && value[e - 1] == '\r')
+				e--;
+			secbuf_clear(es.arena);
+			es.n = 0;
+			if (e - start >= minlen &&
+			    (r = enc_one(&es, value + start, e - start,
+			    tmp)) != HUSH_OK)
+				goto out;
+		}
+	}
+	r = HUSH_OK;
+out:
+	secbuf_free(es.arena);
+	secbuf_free(tmp);
+	return r;
+}
+
+/* Building the automaton */
+
+struct tnode {
+	uint32_t	 child;		/* first child, or SCAN_NONE */
+	uint32_t	 sib;		/* next sibling, or SCAN_NONE */
+	uint8_t		 cls;		/* byte class of the edge into here */
+	uint32_t	 depth;
+};
+
+/*
+ * The filter's index for three byte classes: the classes themselves when
+ * they fit 7 bits (no collisions, and one shift per byte in the scan),
+ * else a multiplicative hash.
+ */
+static inline uint32_t
+scan_index(bool direct, uint32_t a, uint32_t b, uint32_t c)
+{
+	if (direct)
+		return a << 14 | b << 7 | c;
+	return ((a * 0x9e3779b1u) ^ (b * 0x85ebca6bu) ^ (c * 0xc2b2ae35u)) >>
+	    11;
+}
+
+struct builder {
+	struct redact_rules *rules;
+	struct pat	*pats;
+	size_t		 npats;
+	size_t		 cap;
+	struct secbuf	*exact;		/* grows by copy, never realloc */
+	struct secbuf	*folded;	/* keyword and literal bytes, folded */
+	uint32_t	 cur_lit;
+};
+
+static int
+bld_grow(struct secbuf **sbp, size_t need)
+{
+	struct secbuf *n;
+	size_t cap = secbuf_cap(*sbp);
+
+	if (secbuf_len(*sbp) + need <= cap)
+		return HUSH_OK;
+	while (cap < secbuf_len(*sbp) + need)
+		cap *= 2;
+	if ((n = secbuf_new(cap)) == NULL)
+		return HUSH_ERR_NOMEM;
+	(void)secbuf_append(n, secbuf_data(*sbp), secbuf_len(*sbp));
+	secbuf_free(*sbp);
+	*sbp = n;
+	return HUSH_OK;
+}
+
+static int
+bld_add(struct builder *b, enum pat_kind kind, uint32_t id,
+    const uint8_t *p, size_t len, bool b64)
+{
+	struct pat *pt;
+	size_t i;
+	int r;
+
+	if (len == 0 || len > UINT32_MAX / 2)
+		return HUSH_ERR_INVALID;
+	if (b->npats == b->cap) {
+		size_t nc = b->cap ? b->cap * 2 : 64;
+
+		if ((pt = realloc(b->pats, nc * sizeof(*pt))) == NULL)
+			return HUSH_ERR_NOMEM;
+		b->pats = pt;
+		b->cap = nc;
+	}
+	if ((r = bld_grow(&b->folded, len)) != HUSH_OK ||
+	    (r = bld_grow(&b->exact, kind == PAT_LITERAL ? len : 0)) !=
+	    HUSH_OK)
+		return r;
+	pt = &b->pats[b->npats];
+	memset(pt, 0, sizeof(*pt));
+	pt->kind = kind;
+	pt->id = id;
+	pt->len = (uint32_t)len;
+	pt->b64 = b64;
+	pt->next = SCAN_NONE;
+	/* off first points into folded (for building), then into exact. */
+	pt->off = (uint32_t)secbuf_len(b->folded);
+	{
+		uint8_t *f = secbuf_mut(b->folded) + secbuf_len(b->folded);
+
+		for (i = 0; i < len; i++)
+			f[i] = fold(p[i]);
+		secbuf_set_len(b->folded, secbuf_len(b->folded) + len);
+	}
+	if (kind == PAT_LITERAL) {
+		(void)secbuf_append(b->exact, p, len);
+		if (len > b->rules->scan.longest)
+			b->rules->scan.longest = len;
+	}
+	b->npats++;
+	return HUSH_OK;
+}
+
+static int
+bld_on_enc(void *arg, const uint8_t *p, size_t len, bool b64)
+{
+	struct builder *b = arg;
+
+	return bld_add(b, PAT_LITERAL, b->cur_lit, p, len, b64);
+}
+
+int
+scan_build(struct redact_rules *rules)
+{
+	struct scan *sc = &rules->scan;
+	struct builder b;
+	struct secbuf *tmp = NULL;
+	uint32_t *T, *fail = NULL, *queue = NULL, *exact_off = NULL;
+	struct tnode *trie;
+	uint8_t seen[256];
+	size_t i, j, total = 0, maxstates, qh = 0, qt = 0, eoff = 0;
+	uint32_t nstates = 1, nc;
+	int r = HUSH_ERR_NOMEM;
+
+	memset(&b, 0, sizeof(b));
+	b.rules = rules;
+	if ((b.folded = secbuf_new(4096)) == NULL ||
+	    (b.exact = secbuf_new(4096)) == NULL)
+		goto out;
+	for (i = 0; i < rules->nrules; i++)
+		for (j = 0; j < rules->rules[i].nkeywords; j++) {
+			const char *k = rules->rules[i].keywords[j];
+
+			if ((r = bld_add(&b, PAT_KEYWORD, (uint32_t)i,
+			    (const uint8_t *)k, strlen(k), false)) != HUSH_OK)
+				goto out;
+		}
+	for (i = 0; i < rules->nlits; i++) {
+		b.cur_lit = (uint32_t)i;
+		if ((r = scan_encodings(secbuf_data(rules->lits[i].value),
+		    secbuf_len(rules->lits[i].value), rules->min_literal,
+		    bld_on_enc, &b)) != HUSH_OK)
+			goto out;
+	}
+
+	/* Byte classes: one per distinct folded byte used, 0 for the rest
+	 * (including '\n', which no pattern contains). */
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < secbuf_len(b.folded); i++)
+		seen[secbuf_data(b.folded)[i]] = 1;
+	nc = 1;
+	{
+		uint8_t id[256];
+
+		memset(id, 0, sizeof(id));
+		for (i = 0; i < 256; i++)
+			if (seen[i])
+				id[i] = (uint8_t)nc++;
+		for (i = 0; i < 256; i++)
+			sc->cls[i] = id[fold((uint8_t)i)];
+	}
+	sc->nclass = nc;
+
+	for (i = 0; i < b.npats; i++)
+		total += b.pats[i].len;
+	maxstates = total + 1;
+	r = HUSH_ERR_TOO_LARGE;
+	if (maxstates > REDACT_MAX_STATES ||
+	    maxstates * nc > (size_t)SCAN_OUT)
+		goto out;
+	r = HUSH_ERR_NOMEM;
+	/* The trie first, sparse (its edges spell the folded secrets, so it
+	 * lives in secure memory too), then a table of the exact size. */
+	if ((tmp = secbuf_new(maxstates * sizeof(struct tnode))) == NULL)
+		goto out;
+	trie = (struct tnode *)(void *)secbuf_mut(tmp);
+	trie[0].child = trie[0].sib = SCAN_NONE;
+	trie[0].depth = 0;
+	if ((sc->own = malloc(maxstates * sizeof(uint32_t))) == NULL ||
+	    (sc->dict = calloc(maxstates, sizeof(uint32_t))) == NULL ||
+	    (fail = calloc(maxstates, sizeof(uint32_t))) == NULL ||
+	    (queue = malloc(maxstates * sizeof(uint32_t))) == NULL ||
+	    (exact_off = malloc((b.npats + 1) * sizeof(uint32_t))) == NULL)
+		goto out;
+	for (i = 0; i < maxstates; i++)
+		sc->own[i] = SCAN_NONE;
+	sc->direct = nc <= 128;
+	if ((sc->filter = secbuf_new(SCAN_FILTER_BITS / 8)) == NULL)
+		goto out;
+	secbuf_set_len(sc->filter, SCAN_FILTER_BITS / 8);
+	for (i = 0; i < b.npats; i++) {
+		const uint8_t *f = secbuf_data(b.folded) + b.pats[i].off;
+		uint32_t s = 0, t, h;
+
+		if (b.pats[i].len < 3) {
+			sc->short_pats = true;
+		} else {
+			h = scan_index(sc->direct, sc->cls[f[0]],
+			    sc->cls[f[1]], sc->cls[f[2]]);
+			secbuf_mut(sc->filter)[h >> 3] |=
+			    (uint8_t)(1u << (h & 7));
+		}
+
+		for (j = 0; j < b.pats[i].len; j++) {
+			uint8_t c = sc->cls[f[j]];
+
+			for (t = trie[s].child; t != SCAN_NONE &&
+			    trie[t].cls != c; t = trie[t].sib)
+				;
+			if (t == SCAN_NONE) {
+				t = nstates++;
+				trie[t].cls = c;
+				trie[t].child = SCAN_NONE;
+				trie[t].sib = trie[s].child;
+				trie[t].depth = 0;
+				trie[s].child = t;
+			}
+			s = t;
+		}
+		b.pats[i].next = sc->own[s];
+		sc->own[s] = (uint32_t)i;
+		/* Literal offsets switch from folded to exact bytes. */
+		if (b.pats[i].kind == PAT_LITERAL) {
+			exact_off[i] = (uint32_t)eoff;
+			eoff += b.pats[i].len;
+		}
+	}
+	for (i = 0; i < b.npats; i++)
+		if (b.pats[i].kind == PAT_LITERAL)
+			b.pats[i].off = exact_off[i];
+
+	/* States are renumbered breadth first, so the shallow ones, where
+	 * the scan spends nearly all its time, share a few cache lines. */
+	queue[qt++] = 0;
+	while (qh < qt) {
+		uint32_t s = queue[qh++], t;
+
+		for (t = trie[s].child; t != SCAN_NONE; t = trie[t].sib) {
+			trie[t].depth = trie[s].depth + 1;
+			queue[qt++] = t;
+		}
+	}
+	/* In this order depth never decreases: levels[d] is the first state
+	 * of depth d, so "depth(s) >= d" is "s >= levels[d]". */
+	sc->maxdepth = trie[queue[nstates - 1]].depth;
+	if ((sc->levels = malloc((sc->maxdepth + 2) * sizeof(uint32_t))) ==
+	    NULL)
+		goto out;
+	for (i = 0, j = 0; j <= sc->maxdepth + 1; j++) {
+		while (i < nstates && trie[queue[i]].depth < j)
+			i++;
+		sc->levels[j] = (uint32_t)(i * nc);
+	}
+	for (i = 0; i < nstates; i++)
+		fail[queue[i]] = (uint32_t)i;	/* fail[] as old -> new */
+	for (i = 0; i < nstates; i++)
+		sc->dict[fail[i]] = sc->own[i];	/* dict[] as scratch */
+	memcpy(sc->own, sc->dict, nstates * sizeof(uint32_t));
+
+	/* Goto edges into the table; 0 means "no edge", since no edge leads
+	 * back to the root. */
+	if ((sc->table = secbuf_new((size_t)nstates * nc *
+	    sizeof(uint32_t))) == NULL)
+		goto out;
+	secbuf_set_len(sc->table, (size_t)nstates * nc * sizeof(uint32_t));
+	T = (uint32_t *)(void *)secbuf_mut(sc->table);
+	for (i = 0; i < nstates; i++) {
+		uint32_t t;
+
+		for (t = trie[i].child; t != SCAN_NONE; t = trie[t].sib)
+			T[(size_t)fail[i] * nc + trie[t].cls] = fail[t];
+	}
+	memset(fail, 0, nstates * sizeof(uint32_t));
+	memset(sc->dict, 0, nstates * sizeof(uint32_t));
+	qh = qt = 0;
+
+	/* Breadth first: failure links, then the full DFA. */
+	for (j = 0; j < nc; j++) {
+		uint32_t t = T[j];
+
+		if (t != 0) {
+			fail[t] = 0;
+			queue[qt++] = t;
+		}
+	}
+	while (qh < qt) {
+		uint32_t s = queue[qh++];
+
+		sc->dict[s] = sc->own[fail[s]] != SCAN_NONE ? fail[s] :
+		    sc->dict[fail[s]];
+		for (j = 0; j < nc; j++) {
+			uint32_t t = T[(size_t)s * nc + j];
+
+			if (t != 0) {
+				fail[t] = T[(size_t)fail[s] * nc + j];
+				queue[qt++] = t;
+			} else {
+				T[(size_t)s * nc + j] =
+				    T[(size_t)fail[s] * nc + j];
+			}
+		}
+	}
+	/* Premultiply, and flag targets with output. */
+	for (i = 0; i < (size_t)nstates * nc; i++) {
+		uint32_t t = T[i];
+
+		T[i] = t * nc;
+		if (sc->own[t] != SCAN_NONE || sc->dict[t] != 0)
+			T[i] |= SCAN_OUT;
+	}
+	sc->nstates = nstates;
+	sc->pats = b.pats;
+	sc->npats = b.npats;
+	b.pats = NULL;
+	sc->exact = b.exact;
+	b.exact = NULL;
+	r = HUSH_OK;
+out:
+	free(fail);
+	free(queue);
+	free(exact_off);
+	free(b.pats);
+	secbuf_free(b.exact);
+	secbuf_free(b.folded);
+	secbuf_free(tmp);
+	if (r != HUSH_OK)
+		scan_release(sc);
+	return r;
+}
+
+void
+scan_release(struct scan *sc)
+{
+	free(sc->own);
+	free(sc->dict);
+	free(sc->pats);
+	free(sc->levels);
+	secbuf_free(sc->table);
+	secbuf_free(sc->exact);
+	secbuf_free(sc->filter);
+	sc->levels = NULL;
+	sc->filter = NULL;
+	sc->short_pats = false;
+	sc->own = sc->dict = NULL;
+	sc->pats = NULL;
+	sc->table = sc->exact = NULL;
+	sc->npats = 0;
+	sc->nstates = 0;
+}
+
+/* Walks the DFA from the root at p[j] and reports the patterns that
+ * start exactly there. */
+static void
+scan_from(const struct scan *sc, const uint32_t *T, const uint8_t *p,
+    size_t n, size_t j, scan_hit_fn fn, void *arg)
+{
+	const uint8_t *cls = sc->cls;
+	uint32_t st = 0, q;
+	size_t k, d;
+
+	for (k = j, d = 1; k < n && d <= sc->maxdepth; k++, d++) {
+		uint32_t t = T[st + cls[p[k]]];
+
+		st = t & ~SCAN_OUT;
+		if (st < sc->levels[d])
+			break;		/* no longer a prefix begun at j */
+		/* Own outputs are as long as the state is deep; shorter
+		 * ones begin later and are found from their own start. */
+		if (t & SCAN_OUT)
+			for (q = sc->own[st / sc->nclass]; q != SCAN_NONE;
+			    q = sc->pats[q].next)
+				fn(arg, &sc->pats[q], k + 1);
+	}
+}
+
+void
+scan_run(const struct scan *sc, const uint8_t *p, size_t n, scan_hit_fn fn,
+    void *arg)
+{
+	const uint32_t *T;
+	const uint8_t *cls = sc->cls, *F;
+	uint32_t st = 0, c0, c1, c2;
+	size_t i;
+
+	if (sc->table == NULL)
+		return;
+	T = (const uint32_t *)(const void *)secbuf_data(sc->table);
+	if (!sc->short_pats) {
+		if (n < 3)
+			return;
+		F = secbuf_data(sc->filter);
+		c1 = cls[p[0]];
+		c2 = cls[p[1]];
+		if (sc->direct) {
+			uint32_t h = c1 << 7 | c2;
+
+			/* The hot loop: a shift, an or and a bit test. */
+			for (i = 0; i + 2 < n; i++) {
+				h = ((h << 7) | cls[p[i + 2]]) &
+				    (SCAN_FILTER_BITS - 1);
+				if (F[h >> 3] & (1u << (h & 7)))
+					scan_from(sc, T, p, n, i, fn, arg);
+			}
+			return;
+		}
+		for (i = 0; i + 2 < n; i++) {
+			uint32_t h;
+
+			c0 = c1;
+			c1 = c2;
+			c2 = cls[p[i + 2]];
+			h = scan_index(false, c0, c1, c2);
+			if (F[h >> 3] & (1u << (h & 7)))
+				scan_from(sc, T, p, n, i, fn, arg);
+		}
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		uint32_t t = T[st + cls[p[i]]];
+
+		st = t & ~SCAN_OUT;
+		if (t & SCAN_OUT) {
+			uint32_t s = st / sc->nclass, q;
+
+			/* Own outputs, then each shorter suffix's; the root
+			 * has none (no pattern is empty). */
+			for (; s != 0; s = sc->dict[s])
+				for (q = sc->own[s]; q != SCAN_NONE;
+				    q = sc->pats[q].next)
+					fn(arg, &sc->pats[q], i + 1);
+		}
+	}
+}

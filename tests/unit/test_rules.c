@@ -1,0 +1,438 @@
+/*
+ * test_rules: the built-in pack against the labelled corpus in
+ * tests/data/redact/corpus.txt (true positives, near misses, ordinary
+ * log text), user rules, and the checks hushd --check relies on.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "conf/hush_err.h"
+#include "redact/internal.h"
+#include "redact/redact.h"
+#include "redact/rules.h"
+
+struct obuf {
+	char	*p;
+	size_t	 len;
+};
+
+static int
+collect(void *arg, const uint8_t *buf, size_t len)
+{
+	struct obuf *o = arg;
+	char *n = realloc(o->p, o->len + len + 1);
+
+	if (n == NULL)
+		return -1;
+	memcpy(n + o->len, buf, len);
+	o->p = n;
+	o->len += len;
+	o->p[o->len] = '\0';
+	return 0;
+}
+
+static char *
+redact_text(const struct redact_rules *rules, const char *in)
+{
+	struct redact_stream *s;
+	struct obuf o = { NULL, 0 };
+
+	s = redact_stream_new(rules, collect, &o);
+	assert_non_null(s);
+	assert_int_equal(redact_stream_feed(s, (const uint8_t *)in,
+	    strlen(in)), HUSH_OK);
+	assert_int_equal(redact_stream_finish(s), HUSH_OK);
+	redact_stream_free(s);
+	if (o.p == NULL)
+		o.p = calloc(1, 1);
+	return o.p;
+}
+
+static struct redact_rules *
+builtin_rules(void)
+{
+	struct conf_errs errs;
+	struct redact_rules *r;
+
+	conf_errs_init(&errs);
+	r = redact_rules_new(NULL, 0, &errs);
+	assert_non_null(r);
+	assert_int_equal(redact_rules_compile(r), HUSH_OK);
+	conf_errs_release(&errs);
+	return r;
+}
+
+/* Corpus */
+
+static uint64_t seed = 42;
+
+static unsigned
+rnd(void)
+{
+	seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (unsigned)(seed >> 33);
+}
+
+#define MAX_EXP	16
+
+struct expanded {
+	char	 text[2048];
+	char	 parts[MAX_EXP][256];
+	size_t	 nparts;
+};
+
+static void
+expand(const char *tmpl, struct expanded *ex)
+{
+	static const char *alpha[] = {
+		"A", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+		"B", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+		"S", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+		"H", "0123456789abcdef",
+		"U", "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567",
+		"L", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+		"D", "0123456789",
+		NULL
+	};
+	size_t o = 0, i;
+	const char *p = tmpl;
+
+	ex->nparts = 0;
+	while (*p != '\0' && o + 300 < sizeof(ex->text)) {
+		const char *set = NULL;
+		char *end;
+		unsigned long n;
+
+		if (p[0] == '{' && p[1] != '\0') {
+			for (i = 0; alpha[i] != NULL; i += 2)
+				if (alpha[i][0] == p[1])
+					set = alpha[i + 1];
+			n = strtoul(p + 2, &end, 10);
+			if (set != NULL && end != p + 2 && *end == '}' &&
+			    n < 255) {
+				size_t k = strlen(set);
+				char *part = ex->parts[ex->nparts < MAX_EXP ?
+				    ex->nparts : MAX_EXP - 1];
+
+				for (i = 0; i < n; i++)
+					part[i] = set[rnd() % k];
+				part[n] = '\0';
+				if (ex->nparts < MAX_EXP)
+					ex->nparts++;
+				memcpy(ex->text + o, part, n);
+				o += n;
+				p = end + 1;
+				continue;
+			}
+		}
+		ex->text[o++] = *p++;
+	}
+	ex->text[o] = '\0';
+}
+
+static void
+rules_pack_matches_labelled_corpus(void **state)
+{
+	const char *dir = getenv("HUSH_TEST_DATA");
+	struct redact_rules *rules = builtin_rules();
+	struct expanded ex;
+	char path[4096], line[2048], marker[160];
+	unsigned npos = 0, nneg = 0, nplain = 0, bad = 0;
+	size_t i;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(dir);
+	snprintf(path, sizeof(path), "%s/redact/corpus.txt", dir);
+	assert_non_null(f = fopen(path, "r"));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *kind = line, *rule, *text, *out;
+
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		rule = strchr(kind, '\t');
+		assert_non_null(rule);
+		*rule++ = '\0';
+		text = strchr(rule, '\t');
+		assert_non_null(text);
+		*text++ = '\0';
+		expand(text, &ex);
+		{
+			size_t tl = strlen(ex.text);
+
+			assert_true(tl + 1 < sizeof(ex.text));
+			ex.text[tl] = '\n';
+			ex.text[tl + 1] = '\0';
+		}
+		out = redact_text(rules, ex.text);
+		if (kind[0] == '+') {
+			npos++;
+			snprintf(marker, sizeof(marker), "[REDACTED:%s]", rule);
+			if (strstr(out, marker) == NULL) {
+				printf("MISSED %s: %s -> %s", rule, text, out);
+				bad++;
+			}
+			for (i = 0; i < ex.nparts; i++)
+				if (strlen(ex.parts[i]) >= 8 &&
+				    strstr(out, ex.parts[i]) != NULL) {
+					printf("LEAKED %s part %zu: %s", rule,
+					    i, text);
+					printf("\n");
+					bad++;
+				}
+		} else {
+			if (kind[0] == '-')
+				nneg++;
+			else
+				nplain++;
+			if (strcmp(out, ex.text) != 0) {
+				printf("CHANGED (%s): %s -> %s", rule,
+				    ex.text, out);
+				bad++;
+			}
+		}
+		free(out);
+	}
+	fclose(f);
+	printf("corpus: %u true positives, %u near misses, %u ordinary "
+	    "lines, %u failures\n", npos, nneg, nplain, bad);
+	assert_true(npos >= 47);
+	assert_true(nneg >= 40);
+	assert_int_equal(bad, 0);
+	redact_rules_free(rules);
+}
+
+/* Every built-in rule has at least one true positive in the corpus. */
+static void
+rules_every_builtin_rule_has_a_positive(void **state)
+{
+	const char *dir = getenv("HUSH_TEST_DATA");
+	char path[4096], line[2048], want[128];
+	size_t i;
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/redact/corpus.txt", dir);
+	for (i = 0; i < redact_pack_len; i++) {
+		bool found = false;
+
+		snprintf(want, sizeof(want), "+\t%s\t", redact_pack[i].name);
+		assert_non_null(f = fopen(path, "r"));
+		while (!found && fgets(line, sizeof(line), f) != NULL)
+			found = strncmp(line, want, strlen(want)) == 0;
+		fclose(f);
+		if (!found)
+			printf("no positive for %s\n", redact_pack[i].name);
+		assert_true(found);
+	}
+}
+
+static void
+rules_pack_patterns_compile_with_their_groups(void **state)
+{
+	char msg[320];
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < redact_pack_len; i++) {
+		assert_int_equal(rules_check_pattern(redact_pack[i].pattern,
+		    redact_pack[i].group, msg, sizeof(msg)), HUSH_OK);
+		assert_non_null(redact_pack[i].description);
+		assert_true(strlen(redact_pack[i].keywords) > 0);
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(redact_pack[i].name,
+			    redact_pack[j].name);
+	}
+}
+
+/* Configuration */
+
+static int
+load(struct hush_conf *c, const char *text, struct conf_errs *errs)
+{
+	conf_errs_init(errs);
+	return conf_load_string(c, "t.ini", text, CONF_SKIP_SOURCE_CHECKS,
+	    rules_check_conf, errs);
+}
+
+static void
+rules_check_conf_rejects_unknown_disable_name(void **state)
+{
+	struct hush_conf c;
+	struct conf_errs errs;
+
+	(void)state;
+	assert_int_equal(load(&c, "[redact]\nformat = x\ndisable = "
+	    "generic-pasword, jwt\n", &errs), HUSH_ERR_CONFIG);
+	assert_int_equal(errs.n, 1);
+	assert_non_null(strstr(errs.msgs[0], "t.ini:3: "));
+	assert_non_null(strstr(errs.msgs[0], "\"generic-pasword\""));
+	assert_non_null(strstr(errs.msgs[0], "did you mean "
+	    "\"generic-password\""));
+	conf_errs_release(&errs);
+}
+
+static void
+rules_check_conf_rejects_bad_format_placeholder(void **state)
+{
+	struct hush_conf c;
+	struct conf_errs errs;
+
+	(void)state;
+	assert_int_equal(load(&c, "[redact]\n\nformat = <{rule}:{hash}>\n",
+	    &errs), HUSH_ERR_CONFIG);
+	assert_int_equal(errs.n, 1);
+	assert_non_null(strstr(errs.msgs[0], "t.ini:3: "));
+	assert_non_null(strstr(errs.msgs[0], "{hash}"));
+	conf_errs_release(&errs);
+}
+
+static void
+rules_check_conf_rejects_bad_pattern_and_builtin_name(void **state)
+{
+	struct hush_conf c;
+	struct conf_errs errs;
+
+	(void)state;
+	assert_int_equal(load(&c, "[rule \"a\"]\npattern = x(\n"
+	    "[rule \"jwt\"]\npattern = x\n", &errs), HUSH_ERR_CONFIG);
+	assert_int_equal(errs.n, 2);
+	assert_non_null(strstr(errs.msgs[0], "t.ini:2: "));
+	assert_non_null(strstr(errs.msgs[1], "t.ini:3: "));
+	conf_errs_release(&errs);
+}
+
+static void
+rules_check_conf_accepts_good_configuration(void **state)
+{
+	struct hush_conf c;
+	struct conf_errs errs;
+
+	(void)state;
+	assert_int_equal(load(&c, "[redact]\nformat = <{rule}:{fp}:{len}>\n"
+	    "disable = generic-secret\n[rule \"acme\"]\npattern = "
+	    "acme_([a-z0-9]{8})\nkeywords = acme_\nsecret_group = 1\n",
+	    &errs), HUSH_OK);
+	assert_int_equal(errs.n, 0);
+	conf_release(&c);
+	conf_errs_release(&errs);
+}
+
+static void
+rules_user_rule_masks_its_group_and_disable_works(void **state)
+{
+	struct hush_conf c;
+	struct conf_errs errs;
+	struct redact_rules *rules;
+	char *out;
+
+	(void)state;
+	assert_int_equal(load(&c, "[redact]\ndisable = github-token\n"
+	    "[rule \"acme\"]\npattern = acme_([a-z0-9]{8})\nkeywords = ACME_\n"
+	    "secret_group = 1\n", &errs), HUSH_OK);
+	assert_non_null(rules = redact_rules_new(&c, 0, &errs));
+	assert_int_equal(redact_rules_compile(rules), HUSH_OK);
+	out = redact_text(rules, "id acme_ab12cd34 and "
+	    "ghp_R8f2Kq9LmZ3xT7vW1pN4bY6cH0dJ5sA2eG8u\n");
+	assert_string_equal(out, "id acme_[REDACTED:acme] and "
+	    "ghp_R8f2Kq9LmZ3xT7vW1pN4bY6cH0dJ5sA2eG8u\n");
+	free(out);
+	redact_rules_free(rules);
+	conf_release(&c);
+	conf_errs_release(&errs);
+}
+
+static void
+rules_user_rule_may_replace_a_disabled_builtin(void **state)
+{
+	struct hush_conf c;
+	struct conf_errs errs;
+	struct redact_rules *rules;
+	char *out;
+
+	(void)state;
+	assert_int_equal(load(&c, "[redact]\ndisable = jwt\n[rule \"jwt\"]\n"
+	    "pattern = JWT<[^>]+>\nkeywords = jwt<\n", &errs), HUSH_OK);
+	assert_non_null(rules = redact_rules_new(&c, 0, &errs));
+	assert_int_equal(redact_rules_compile(rules), HUSH_OK);
+	out = redact_text(rules, "a JWT<x.y.z> b\n");
+	assert_string_equal(out, "a [REDACTED:jwt] b\n");
+	free(out);
+	redact_rules_free(rules);
+	conf_release(&c);
+	conf_errs_release(&errs);
+}
+
+static void
+rules_rule_without_keywords_runs_on_every_line(void **state)
+{
+	struct hush_conf c;
+	struct conf_errs errs;
+	struct redact_rules *rules;
+	char *out;
+
+	(void)state;
+	assert_int_equal(load(&c, "[rule \"pin\"]\npattern = PIN-\\d{6}\n",
+	    &errs), HUSH_OK);
+	assert_non_null(rules = redact_rules_new(&c, REDACT_NO_BUILTIN,
+	    &errs));
+	assert_int_equal(redact_rules_count(rules), 1);
+	assert_int_equal(redact_rules_compile(rules), HUSH_OK);
+	out = redact_text(rules, "a\nyour PIN-123456 ok\n");
+	assert_string_equal(out, "a\nyour [REDACTED:pin] ok\n");
+	free(out);
+	redact_rules_free(rules);
+	conf_release(&c);
+	conf_errs_release(&errs);
+}
+
+static void
+rules_generic_checks_filter_placeholders(void **state)
+{
+	(void)state;
+	assert_false(rules_check_secret(CHECK_GENERIC,
+	    (const uint8_t *)"${SECRET_VALUE_1}", 17));
+	assert_false(rules_check_secret(CHECK_GENERIC,
+	    (const uint8_t *)"aaaaaaaaaaaaaaaaaaaa", 20));
+	assert_false(rules_check_secret(CHECK_GENERIC,
+	    (const uint8_t *)"abcdefghijklmnopqrst", 20));
+	assert_true(rules_check_secret(CHECK_GENERIC,
+	    (const uint8_t *)"Xk93jfQ0pLm2ZzT8aBv1", 20));
+	assert_false(rules_check_secret(CHECK_PASSWORD,
+	    (const uint8_t *)"changeme", 8));
+	assert_true(rules_check_secret(CHECK_PASSWORD,
+	    (const uint8_t *)"hunter22", 8));
+	assert_false(rules_check_secret(CHECK_TOKEN,
+	    (const uint8_t *)"Required", 8));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(rules_pack_patterns_compile_with_their_groups),
+		cmocka_unit_test(rules_every_builtin_rule_has_a_positive),
+		cmocka_unit_test(rules_pack_matches_labelled_corpus),
+		cmocka_unit_test(rules_check_conf_rejects_unknown_disable_name),
+		cmocka_unit_test(rules_check_conf_rejects_bad_format_placeholder),
+		cmocka_unit_test(
+		    rules_check_conf_rejects_bad_pattern_and_builtin_name),
+		cmocka_unit_test(rules_check_conf_accepts_good_configuration),
+		cmocka_unit_test(rules_user_rule_masks_its_group_and_disable_works),
+		cmocka_unit_test(rules_user_rule_may_replace_a_disabled_builtin),
+		cmocka_unit_test(rules_rule_without_keywords_runs_on_every_line),
+		cmocka_unit_test(rules_generic_checks_filter_placeholders),
+	};
+
+	if (hush_harden_process() != HUSH_OK)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

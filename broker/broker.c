@@ -12,23 +12,109 @@
 #include "conf/hush_err.h"
 #include "broker/broker.h"
 #include "broker/privdrop.h"
+#include "redact/redact.h"
 #include "redact/rules.h"
 
 #define BROKER_ERR_MAX	512
 
+/* The broker whose values hushd's own log lines must not show. */
+static struct broker *broker_log_owner;
+
+static int
+broker_log_sink(void *arg, const uint8_t *buf, size_t len)
+{
+	ssize_t n;
+
+	(void)arg;
+	while (len > 0) {
+		if ((n = write(STDERR_FILENO, buf, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * The rule set for hushd's stderr: the configured pack plus the last value
+ * served under every name since start. Rebuilt only when a log line is
+ * written after a new value was loaded: lines are rare, loads are not.
+ */
+static struct redact_rules *
+broker_log_rules(struct broker *b)
+{
+	struct conf_errs errs;
+	struct redact_rules *r;
+	struct gen *g = b->gen;
+	char name[160];
+	size_t i;
+
+	if (b->log_rules != NULL && !b->log_dirty)
+		return b->log_rules;
+	conf_errs_init(&errs);
+	r = redact_rules_new(g != NULL ? &g->conf : NULL, 0, &errs);
+	conf_errs_release(&errs);
+	if (r == NULL)
+		return NULL;
+	for (i = 0; i < b->nseen; i++) {
+		const struct secbuf *v = b->seen[i].value;
+
+		if (secbuf_len(v) == 0)
+			continue;
+		snprintf(name, sizeof(name), "credential:%s",
+		    b->seen[i].name);
+		/* too short to mask is refused; lines never hold values */
+		(void)redact_rules_add_literal(r, name, secbuf_data(v),
+		    secbuf_len(v));
+	}
+	if (redact_rules_compile(r) != HUSH_OK) {
+		redact_rules_free(r);
+		return NULL;
+	}
+	redact_rules_free(b->log_rules);
+	b->log_rules = r;
+	b->log_dirty = false;
+	return r;
+}
+
 void
 broker_log(const char *fmt, ...)
 {
+	struct broker *b = broker_log_owner;
+	struct redact_stream *rs;
+	struct redact_rules *rules;
 	char msg[1024];
 	va_list ap;
 	int n;
 
+	memcpy(msg, "hushd: ", 7);
 	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = vsnprintf(msg + 7, sizeof(msg) - 8, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
-	fprintf(stderr, "hushd: %s\n", msg);
+	n = (int)strlen(msg);
+	msg[n++] = '\n';
+	if (b == NULL) {
+		/* nothing is served yet: no value can be in the line */
+		(void)broker_log_sink(NULL, (const uint8_t *)msg, (size_t)n);
+		return;
+	}
+	/* fail closed: a line that cannot be redacted is not written */
+	if ((rules = broker_log_rules(b)) == NULL ||
+	    (rs = redact_stream_new(rules, broker_log_sink, NULL)) == NULL) {
+		static const char w[] = "hushd: (a log line was withheld: "
+		    "redaction unavailable)\n";
+
+		(void)broker_log_sink(NULL, (const uint8_t *)w, sizeof(w) - 1);
+		return;
+	}
+	(void)redact_stream_feed(rs, (const uint8_t *)msg, (size_t)n);
+	(void)redact_stream_finish(rs);
+	redact_stream_free(rs);
 }
 
 void
@@ -45,12 +131,40 @@ broker_fp(const struct broker *b, const struct secbuf *v,
 	out[AUDIT_FP_LEN] = '\0';
 }
 
+/*
+ * The last value served under each name, across reloads, so that hushd's
+ * stderr masks it for as long as it may matter. A reference is held.
+ */
 void
-broker_saw_value(struct broker *b, const char *name, const struct secbuf *v)
+broker_saw_value(struct broker *b, const char *name, struct secbuf *v)
 {
-	(void)b;
-	(void)name;
-	(void)v;
+	struct broker_seen *ns;
+	size_t i, len = strlen(name);
+
+	for (i = 0; i < b->nseen; i++)
+		if (strcmp(b->seen[i].name, name) == 0)
+			break;
+	if (i < b->nseen && b->seen[i].value == v)
+		return;
+	if (i == b->nseen) {
+		if (len >= sizeof(b->seen[0].name) ||
+		    b->nseen == BROKER_MAX_SEEN)
+			return;
+		if (b->nseen == b->seencap) {
+			size_t ncap = b->seencap == 0 ? 8 : b->seencap * 2;
+
+			if ((ns = realloc(b->seen, ncap * sizeof(*ns))) == NULL)
+				return;
+			b->seen = ns;
+			b->seencap = ncap;
+		}
+		memcpy(b->seen[i].name, name, len + 1);
+		b->seen[i].value = NULL;
+		b->nseen++;
+	}
+	secbuf_unref(b->seen[i].value);
+	b->seen[i].value = secbuf_ref(v);
+	b->log_dirty = true;
 }
 
 struct gen *
@@ -317,6 +431,7 @@ broker_reload(struct broker *b)
 	}
 	gen_unref(b->gen);
 	b->gen = g;
+	b->log_dirty = true;
 	broker_log("configuration reloaded");
 	broker_audit(b, "reload", "ok", NULL);
 }
@@ -463,6 +578,7 @@ broker_run(const char *conf_path, struct hush_conf *conf)
 		b->sig[i].data = b;
 		uv_signal_start(&b->sig[i], broker_on_signal, sigs[i]);
 	}
+	broker_log_owner = b;
 	for (ls = b->listeners; ls != NULL; ls = ls->next)
 		broker_log("listening on %s (client \"%s\")", ls->path,
 		    ls->client);
@@ -482,6 +598,11 @@ out:
 	watch_release(&b->watch);
 	uv_walk(&loop, broker_on_walk_close, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
+	broker_log_owner = NULL;
+	redact_rules_free(b->log_rules);
+	for (i = 0; i < (int)b->nseen; i++)
+		secbuf_unref(b->seen[i].value);
+	free(b->seen);
 	gen_unref(b->gen);
 	secbuf_unref(b->fp_key);
 	if (uv_loop_close(&loop) != 0) {

@@ -14,6 +14,7 @@
 
 #include "conf/conf.h"
 #include "conf/secbuf.h"
+#include "redact/redact.h"
 #include "broker/audit.h"
 #include "broker/http.h"
 #include "broker/listener.h"
@@ -146,6 +147,11 @@ struct broker {
 	bool			 stopping;
 	struct secbuf		*fp_key;
 	struct watch		 watch;
+	struct redact_rules	*log_rules;	/* for hushd's own stderr */
+	bool			 log_dirty;
+	struct broker_seen	*seen;		/* values served, by name */
+	size_t			 nseen;
+	size_t			 seencap;
 	int			 loads;		/* in the thread pool */
 };
 
@@ -163,8 +169,12 @@ void broker_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void broker_fp(const struct broker *b, const struct secbuf *v,
     char out[AUDIT_FP_LEN + 1]);
 /* Registers a served value with hushd's stderr redaction. */
-void broker_saw_value(struct broker *b, const char *name,
-    const struct secbuf *v);
+#define BROKER_MAX_SEEN	4096
+struct broker_seen {
+	char		 name[128];
+	struct secbuf	*value;
+};
+void broker_saw_value(struct broker *b, const char *name, struct secbuf *v);
 
 /* conn.c */
 void conn_on_connection(uv_stream_t *server, int status);

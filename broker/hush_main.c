@@ -14,6 +14,7 @@ static const struct hush_cmd {
 } hush_cmds[] = {
 	{ "get", client_get_main },
 	{ "list", client_list_main },
+	{ "exec", client_exec_main },
 	{ "git-credential", client_gitcred_main },
 	{ "token", admin_token },
 	{ "keygen", admin_keygen },

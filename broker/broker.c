@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -16,6 +17,7 @@
 #include "redact/rules.h"
 
 #define BROKER_ERR_MAX	512
+#define BROKER_MAX_KEY_FILE	4096	/* as the redaction engine's */
 
 /* The broker whose values hushd's own log lines must not show. */
 static struct broker *broker_log_owner;
@@ -480,13 +482,19 @@ broker_on_signal(uv_signal_t *s, int signum)
 		broker_stop(b, signum);
 }
 
+/*
+ * The key of the audit log's fingerprints. Derived as the redaction
+ * engine derives its {fp} key (BLAKE2b-256 of the whole key file), so an
+ * audit line's fp equals the {fp} of the same value's redaction marker.
+ */
 static int
 broker_load_fp_key(struct broker *b, const struct hush_conf *conf,
     char *err, size_t errlen)
 {
-	uint8_t raw[256];
-	ssize_t n = 0;
-	int fd;
+	struct secbuf *raw = NULL;
+	struct stat st;
+	ssize_t n;
+	int fd = -1, r = HUSH_ERR_IO;
 
 	if ((b->fp_key = secbuf_new(BROKER_FP_KEY_BYTES)) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -499,22 +507,36 @@ broker_load_fp_key(struct broker *b, const struct hush_conf *conf,
 		return HUSH_OK;
 	}
 	if ((fd = open(conf->redact.fingerprint_key_file,
-	    O_RDONLY | O_CLOEXEC)) == -1 ||
-	    (n = read(fd, raw, sizeof(raw))) <= 0) {
+	    O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 || fstat(fd, &st) != 0 ||
+	    !S_ISREG(st.st_mode) || st.st_size < 16 ||
+	    st.st_size > BROKER_MAX_KEY_FILE ||
+	    (raw = secbuf_new((size_t)st.st_size)) == NULL) {
 		snprintf(err, errlen, "fingerprint_key_file %s: %s",
-		    conf->redact.fingerprint_key_file,
-		    n == 0 ? "empty" : strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return HUSH_ERR_IO;
+		    conf->redact.fingerprint_key_file, fd == -1 ?
+		    strerror(errno) : "not a regular file of 16 to 4096 bytes");
+		goto out;
 	}
-	close(fd);
-	/* any length of key material: hash it to the key size */
-	crypto_generichash(secbuf_mut(b->fp_key), BROKER_FP_KEY_BYTES, raw,
-	    (size_t)n, NULL, 0);
+	while (secbuf_len(raw) < (size_t)st.st_size) {
+		n = read(fd, secbuf_mut(raw) + secbuf_len(raw),
+		    (size_t)st.st_size - secbuf_len(raw));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(err, errlen, "fingerprint_key_file %s: read "
+			    "error", conf->redact.fingerprint_key_file);
+			goto out;
+		}
+		secbuf_set_len(raw, secbuf_len(raw) + (size_t)n);
+	}
+	crypto_generichash(secbuf_mut(b->fp_key), BROKER_FP_KEY_BYTES,
+	    secbuf_data(raw), secbuf_len(raw), NULL, 0);
 	secbuf_set_len(b->fp_key, BROKER_FP_KEY_BYTES);
-	sodium_memzero(raw, sizeof(raw));
-	return HUSH_OK;
+	r = HUSH_OK;
+out:
+	secbuf_unref(raw);
+	if (fd != -1)
+		close(fd);
+	return r;
 }
 
 static void

@@ -125,6 +125,7 @@ serve_on_after_work(uv_work_t *w, int status)
 	struct cred_state *cs = ld->cs;
 	struct gen *g = cs->gen;
 	struct broker *b = g->b;
+	struct conn *cn;
 	bool stale = false;
 	const char *reason = NULL;
 	int r = status == 0 ? ld->r : HUSH_ERR_INTERNAL;
@@ -158,15 +159,15 @@ serve_on_after_work(uv_work_t *w, int status)
 	serve_answer(&cs->waiting, r == HUSH_OK ? cs->value : NULL, cs->fp,
 	    r, reason, stale);
 	free(ld);
-	if (cs->next != NULL && !b->stopping) {
+	/* requests that came during this load get the next one (also when
+	 * stopping: they are in flight, and the stop timer bounds them) */
+	if (cs->next != NULL) {
 		cs->waiting = cs->next;
 		cs->next = NULL;
-		for (struct conn *cn = cs->waiting; cn != NULL; cn = cn->wnext)
+		for (cn = cs->waiting; cn != NULL; cn = cn->wnext)
 			cn->wlist = &cs->waiting;
 		serve_start(cs);
-	} else if (cs->next != NULL)
-		serve_answer(&cs->next, NULL, NULL, HUSH_ERR_INTERNAL,
-		    "stopping", false);
+	}
 	gen_unref(g);
 }
 

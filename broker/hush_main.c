@@ -4,6 +4,7 @@
 
 #include "conf/hush_err.h"
 #include "broker/admin.h"
+#include "broker/client.h"
 #include "broker/version.h"
 
 /* Each command gets argv from its own name on and returns an exit status. */
@@ -11,6 +12,10 @@ static const struct hush_cmd {
 	const char	*name;
 	int		(*run)(int, char **);
 } hush_cmds[] = {
+	{ "get", client_get_main },
+	{ "list", client_list_main },
+	{ "exec", client_exec_main },
+	{ "git-credential", client_gitcred_main },
 	{ "token", admin_token },
 	{ "keygen", admin_keygen },
 	{ "seal", admin_seal },
@@ -21,6 +26,11 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: hush COMMAND [ARGS]\n"
+	    "  hush get NAME [-s SOCKET] [-o FILE [-m MODE]]\n"
+	    "  hush list [-s SOCKET]\n"
+	    "  hush exec [-s SOCKET] [-e VAR=NAME]... [-f VAR=NAME]... -- "
+	    "COMMAND [ARG]...\n"
+	    "  hush git-credential --name NAME get|store|erase\n"
 	    "  hush token\n"
 	    "  hush keygen -o FILE\n"
 	    "  hush seal -k KEYFILE [-o FILE] [INPUT]\n"

@@ -6,6 +6,7 @@
 
 #include "conf/conf.h"
 #include "conf/hush_err.h"
+#include "broker/broker.h"
 #include "broker/version.h"
 #include "redact/rules.h"
 
@@ -85,7 +86,5 @@ main(int argc, char **argv)
 		printf("ok\n");
 		return HUSH_EXIT_OK;
 	}
-	conf_release(&conf);
-	fprintf(stderr, "hushd: serving is not built yet (see issue 4)\n");
-	return HUSH_EXIT_FAIL;
+	return broker_run(path, &conf);
 }

@@ -800,8 +800,13 @@ get_list(struct conv *cv, char ***items, size_t *n)
 {
 	char **l;
 	size_t cnt;
+	int r;
 
-	if (val_list(cv->kv->value, &l, &cnt) != HUSH_OK || cnt == 0) {
+	if ((r = val_list(cv->kv->value, &l, &cnt)) == HUSH_OK && cnt == 0) {
+		val_list_free(l);	/* an empty list is still allocated */
+		r = HUSH_ERR_INVALID;
+	}
+	if (r != HUSH_OK) {
 		bad_value(cv, "a comma-separated list with no empty items");
 		return;
 	}

@@ -1,0 +1,272 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf/hush_err.h"
+#include "broker/audit.h"
+
+struct abuf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+	bool	 over;
+};
+
+static void
+ab_put(struct abuf *b, const char *s, size_t n)
+{
+	if (b->over || n > b->cap - b->len) {
+		b->over = true;
+		return;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+static void
+ab_str(struct abuf *b, const char *s)
+{
+	ab_put(b, s, strlen(s));
+}
+
+/* A JSON string; control bytes and non-ASCII are escaped. */
+static void
+ab_json(struct abuf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p;
+	char esc[6];
+
+	ab_put(b, "\"", 1);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)*p;
+			ab_put(b, esc, 2);
+		} else if (*p < 0x20 || *p >= 0x7f) {
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[*p >> 4];
+			esc[5] = hex[*p & 15];
+			ab_put(b, esc, 6);
+		} else
+			ab_put(b, (const char *)p, 1);
+	}
+	ab_put(b, "\"", 1);
+}
+
+static void
+ab_field(struct abuf *b, const char *key, const char *val)
+{
+	if (val == NULL)
+		return;
+	ab_str(b, ",\"");
+	ab_str(b, key);
+	ab_str(b, "\":");
+	ab_json(b, val);
+}
+
+static void
+ab_num(struct abuf *b, const char *key, long long v)
+{
+	char num[32];
+	int n;
+
+	n = snprintf(num, sizeof(num), ",\"%s\":%lld", key, v);
+	if (n > 0 && (size_t)n < sizeof(num))
+		ab_put(b, num, (size_t)n);
+	else
+		b->over = true;
+}
+
+size_t
+audit_format(const struct audit_event *ev, uint64_t ts_ms, char *buf,
+    size_t cap)
+{
+	struct abuf b = { buf, 0, cap, false };
+	char ts[64];
+	struct tm tm;
+	time_t sec = (time_t)(ts_ms / 1000);
+
+	if (gmtime_r(&sec, &tm) == NULL ||
+	    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		return 0;
+	ab_str(&b, "{\"ts\":\"");
+	ab_str(&b, ts);
+	snprintf(ts, sizeof(ts), ".%03uZ\"", (unsigned)(ts_ms % 1000));
+	ab_str(&b, ts);
+	ab_field(&b, "event", ev->event);
+	ab_field(&b, "client", ev->client);
+	if (ev->has_peer) {
+		ab_num(&b, "uid", (long long)ev->uid);
+		ab_num(&b, "pid", (long long)ev->pid);
+	}
+	ab_field(&b, "unit", ev->unit);
+	ab_field(&b, "credential", ev->credential);
+	ab_field(&b, "result", ev->result);
+	if (ev->status != 0)
+		ab_num(&b, "status", ev->status);
+	if (ev->bytes >= 0)
+		ab_num(&b, "bytes", ev->bytes);
+	ab_field(&b, "fp", ev->fp);
+	ab_field(&b, "reason", ev->reason);
+	ab_str(&b, "}\n");
+	return b.over ? 0 : b.len;
+}
+
+static int
+audit_open_path(const char *path, int *fdp, bool *ownp, char *err,
+    size_t errlen)
+{
+	int fd;
+
+	if (strcmp(path, "stderr") == 0) {
+		*fdp = STDERR_FILENO;
+		*ownp = false;
+		return HUSH_OK;
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
+	    0600);
+	if (fd == -1) {
+		snprintf(err, errlen, "audit log %s: %s", path,
+		    strerror(errno));
+		return HUSH_ERR_IO;
+	}
+	*fdp = fd;
+	*ownp = true;
+	return HUSH_OK;
+}
+
+static void
+audit_on_prepare(uv_prepare_t *h)
+{
+	audit_flush(h->data);
+}
+
+int
+audit_init(struct audit *a, uv_loop_t *loop, const char *path, char *err,
+    size_t errlen)
+{
+	int r;
+
+	memset(a, 0, sizeof(*a));
+	a->fd = -1;
+	if ((r = audit_open_path(path, &a->fd, &a->own_fd, err, errlen)) !=
+	    HUSH_OK)
+		return r;
+	if ((a->path = strdup(path)) == NULL) {
+		if (a->own_fd)
+			close(a->fd);
+		snprintf(err, errlen, "out of memory");
+		return HUSH_ERR_NOMEM;
+	}
+	uv_prepare_init(loop, &a->prepare);
+	a->prepare.data = a;
+	uv_prepare_start(&a->prepare, audit_on_prepare);
+	/* flushing is no reason to keep the loop running */
+	uv_unref((uv_handle_t *)&a->prepare);
+	return HUSH_OK;
+}
+
+int
+audit_reopen(struct audit *a, const char *path, char *err, size_t errlen)
+{
+	int fd, r;
+	bool own;
+	char *p;
+
+	/* the same path is opened again too: logrotate renamed the old */
+	if (strcmp(path, "stderr") == 0 && strcmp(a->path, "stderr") == 0)
+		return HUSH_OK;
+	if ((r = audit_open_path(path, &fd, &own, err, errlen)) != HUSH_OK)
+		return r;
+	if ((p = strdup(path)) == NULL) {
+		if (own)
+			close(fd);
+		snprintf(err, errlen, "out of memory");
+		return HUSH_ERR_NOMEM;
+	}
+	audit_flush(a);
+	if (a->own_fd)
+		close(a->fd);
+	free(a->path);
+	a->path = p;
+	a->fd = fd;
+	a->own_fd = own;
+	a->failed = false;
+	return HUSH_OK;
+}
+
+void
+audit_log(struct audit *a, const struct audit_event *ev)
+{
+	struct timespec ts;
+	uint64_t ms;
+	size_t n;
+
+	if (AUDIT_BUF_SIZE - a->len < AUDIT_MAX_LINE)
+		audit_flush(a);
+	if (AUDIT_BUF_SIZE - a->len < AUDIT_MAX_LINE) {
+		a->dropped++;	/* still failing: the refusals are counted */
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	n = audit_format(ev, ms, a->buf + a->len, AUDIT_MAX_LINE);
+	a->len += n;
+}
+
+void
+audit_flush(struct audit *a)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < a->len) {
+		n = write(a->fd, a->buf + off, a->len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (!a->failed)
+				fprintf(stderr, "hushd: audit log %s cannot be "
+				    "written (%s): refusing credential "
+				    "requests until it can\n", a->path,
+				    n < 0 ? strerror(errno) : "short write");
+			a->failed = true;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (off > 0) {
+		memmove(a->buf, a->buf + off, a->len - off);
+		a->len -= off;
+	}
+	if (a->failed && a->len == 0) {
+		fprintf(stderr, "hushd: audit log %s is written again%s\n",
+		    a->path, a->dropped > 0 ? " (some lines were lost)" : "");
+		a->failed = false;
+		a->dropped = 0;
+	}
+}
+
+bool
+audit_ok(const struct audit *a)
+{
+	return !a->failed;
+}
+
+void
+audit_release(struct audit *a)
+{
+	if (a->path == NULL)
+		return;
+	audit_flush(a);
+	uv_close((uv_handle_t *)&a->prepare, NULL);
+	if (a->own_fd)
+		close(a->fd);
+	free(a->path);
+	a->path = NULL;
+}

@@ -1,0 +1,83 @@
+/*
+ * audit.h: the audit log, one JSON object per line.
+ *
+ * Lines are buffered and written once per loop iteration (a uv_prepare
+ * handle flushes before the loop waits), so a busy broker does not pay a
+ * system call per request and an idle one writes every line at once. When
+ * a write fails, audit_ok() turns false until a later write succeeds: the
+ * broker refuses credential requests meanwhile. Lines never hold a value.
+ */
+#ifndef HUSH_AUDIT_H
+#define HUSH_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <uv.h>
+
+#define AUDIT_BUF_SIZE		(64 * 1024)
+#define AUDIT_MAX_LINE		1024
+#define AUDIT_FP_LEN		12	/* hex digits of the keyed hash */
+
+struct audit_event {
+	const char	*event;		/* "get", "list", "start", ... */
+	const char	*client;	/* or NULL */
+	bool		 has_peer;
+	uid_t		 uid;
+	pid_t		 pid;
+	const char	*unit;		/* systemd unit, or NULL */
+	const char	*credential;	/* or NULL */
+	const char	*result;	/* "ok", "denied", ... or NULL */
+	int		 status;	/* HTTP status, or 0 */
+	long long	 bytes;		/* or -1 */
+	const char	*fp;		/* or NULL */
+	const char	*reason;	/* why, for refusals; never a value */
+};
+
+struct audit {
+	uv_prepare_t	 prepare;
+	int		 fd;
+	bool		 own_fd;	/* opened here (not stderr) */
+	char		*path;
+	bool		 failed;
+	size_t		 len;
+	uint64_t	 dropped;	/* lines lost while failing */
+	char		 buf[AUDIT_BUF_SIZE];
+};
+
+/*
+ * Formats ev as one JSON line (with '\n') stamped ts_ms (ms since the
+ * epoch) into buf. Returns the length, or 0 if it does not fit.
+ */
+size_t audit_format(const struct audit_event *ev, uint64_t ts_ms, char *buf,
+    size_t cap);
+
+/*
+ * Opens path ("stderr" for fd 2) for appending, mode 0600. HUSH_OK, or
+ * HUSH_ERR_IO with a message in err.
+ */
+int audit_init(struct audit *a, uv_loop_t *loop, const char *path,
+    char *err, size_t errlen);
+
+/*
+ * Opens path again (reload: another path, or the same one after logrotate
+ * renamed the file); on failure keeps the old one.
+ */
+int audit_reopen(struct audit *a, const char *path, char *err,
+    size_t errlen);
+
+/* Queues a line; written by the next flush. */
+void audit_log(struct audit *a, const struct audit_event *ev);
+
+/* Writes what is queued now. */
+void audit_flush(struct audit *a);
+
+/* Whether the log is being written (false: refuse credential requests). */
+bool audit_ok(const struct audit *a);
+
+/* Flushes and closes; the handle's close completes on the loop. */
+void audit_release(struct audit *a);
+
+#endif

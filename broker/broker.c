@@ -1,0 +1,636 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "conf/hush_err.h"
+#include "broker/broker.h"
+#include "broker/privdrop.h"
+#include "redact/redact.h"
+#include "redact/rules.h"
+
+#define BROKER_ERR_MAX	512
+#define BROKER_MAX_KEY_FILE	4096	/* as the redaction engine's */
+
+/* The broker whose values hushd's own log lines must not show. */
+static struct broker *broker_log_owner;
+
+static int
+broker_log_sink(void *arg, const uint8_t *buf, size_t len)
+{
+	ssize_t n;
+
+	(void)arg;
+	while (len > 0) {
+		if ((n = write(STDERR_FILENO, buf, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * The rule set for hushd's stderr: the configured pack plus the last value
+ * served under every name since start. Rebuilt only when a log line is
+ * written after a new value was loaded: lines are rare, loads are not.
+ */
+static struct redact_rules *
+broker_log_rules(struct broker *b)
+{
+	struct conf_errs errs;
+	struct redact_rules *r;
+	struct gen *g = b->gen;
+	char name[160];
+	size_t i;
+
+	if (b->log_rules != NULL && !b->log_dirty)
+		return b->log_rules;
+	conf_errs_init(&errs);
+	r = redact_rules_new(g != NULL ? &g->conf : NULL, 0, &errs);
+	conf_errs_release(&errs);
+	if (r == NULL)
+		return NULL;
+	for (i = 0; i < b->nseen; i++) {
+		const struct secbuf *v = b->seen[i].value;
+
+		if (secbuf_len(v) == 0)
+			continue;
+		snprintf(name, sizeof(name), "credential:%s",
+		    b->seen[i].name);
+		/* too short to mask is refused; lines never hold values */
+		(void)redact_rules_add_literal(r, name, secbuf_data(v),
+		    secbuf_len(v));
+	}
+	if (redact_rules_compile(r) != HUSH_OK) {
+		redact_rules_free(r);
+		return NULL;
+	}
+	redact_rules_free(b->log_rules);
+	b->log_rules = r;
+	b->log_dirty = false;
+	return r;
+}
+
+void
+broker_log(const char *fmt, ...)
+{
+	struct broker *b = broker_log_owner;
+	struct redact_stream *rs;
+	struct redact_rules *rules;
+	char msg[1024];
+	va_list ap;
+	int n;
+
+	memcpy(msg, "hushd: ", 7);
+	va_start(ap, fmt);
+	n = vsnprintf(msg + 7, sizeof(msg) - 8, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	n = (int)strlen(msg);
+	msg[n++] = '\n';
+	if (b == NULL) {
+		/* nothing is served yet: no value can be in the line */
+		(void)broker_log_sink(NULL, (const uint8_t *)msg, (size_t)n);
+		return;
+	}
+	/* fail closed: a line that cannot be redacted is not written */
+	if ((rules = broker_log_rules(b)) == NULL ||
+	    (rs = redact_stream_new(rules, broker_log_sink, NULL)) == NULL) {
+		static const char w[] = "hushd: (a log line was withheld: "
+		    "redaction unavailable)\n";
+
+		(void)broker_log_sink(NULL, (const uint8_t *)w, sizeof(w) - 1);
+		return;
+	}
+	(void)redact_stream_feed(rs, (const uint8_t *)msg, (size_t)n);
+	(void)redact_stream_finish(rs);
+	redact_stream_free(rs);
+}
+
+void
+broker_fp(const struct broker *b, const struct secbuf *v,
+    char out[AUDIT_FP_LEN + 1])
+{
+	uint8_t h[16];
+	char hex[2 * sizeof(h) + 1];
+
+	crypto_generichash(h, sizeof(h), secbuf_data(v), secbuf_len(v),
+	    secbuf_data(b->fp_key), secbuf_len(b->fp_key));
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	memcpy(out, hex, AUDIT_FP_LEN);
+	out[AUDIT_FP_LEN] = '\0';
+}
+
+/*
+ * The last value served under each name, across reloads, so that hushd's
+ * stderr masks it for as long as it may matter. A reference is held.
+ */
+void
+broker_saw_value(struct broker *b, const char *name, struct secbuf *v)
+{
+	struct broker_seen *ns;
+	size_t i, len = strlen(name);
+
+	for (i = 0; i < b->nseen; i++)
+		if (strcmp(b->seen[i].name, name) == 0)
+			break;
+	if (i < b->nseen && b->seen[i].value == v)
+		return;
+	if (i == b->nseen) {
+		if (len >= sizeof(b->seen[0].name) ||
+		    b->nseen == BROKER_MAX_SEEN)
+			return;
+		if (b->nseen == b->seencap) {
+			size_t ncap = b->seencap == 0 ? 8 : b->seencap * 2;
+
+			if ((ns = realloc(b->seen, ncap * sizeof(*ns))) == NULL)
+				return;
+			b->seen = ns;
+			b->seencap = ncap;
+		}
+		memcpy(b->seen[i].name, name, len + 1);
+		b->seen[i].value = NULL;
+		b->nseen++;
+	}
+	secbuf_unref(b->seen[i].value);
+	b->seen[i].value = secbuf_ref(v);
+	b->log_dirty = true;
+}
+
+struct gen *
+gen_ref(struct gen *g)
+{
+	g->refs++;
+	return g;
+}
+
+void
+gen_unref(struct gen *g)
+{
+	size_t i;
+
+	if (g == NULL || --g->refs > 0)
+		return;
+	for (i = 0; i < g->conf.ncreds; i++)
+		serve_release(&g->creds[i]);
+	free(g->creds);
+	free(g->clients);
+	conf_release(&g->conf);
+	free(g);
+}
+
+/* A generation taking over conf (released here on failure too). */
+static struct gen *
+gen_new(struct broker *b, struct hush_conf *conf)
+{
+	struct gen *g;
+	size_t i;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL) {
+		conf_release(conf);
+		return NULL;
+	}
+	g->refs = 1;
+	g->b = b;
+	g->conf = *conf;	/* moved */
+	memset(conf, 0, sizeof(*conf));
+	g->creds = calloc(g->conf.ncreds + 1, sizeof(*g->creds));
+	g->clients = calloc(g->conf.nclients + 1, sizeof(*g->clients));
+	if (g->creds == NULL || g->clients == NULL) {
+		gen_unref(g);
+		return NULL;
+	}
+	for (i = 0; i < g->conf.ncreds; i++) {
+		g->creds[i].gen = g;
+		serve_init(b, &g->creds[i], &g->conf.creds[i]);
+	}
+	return g;
+}
+
+static void
+broker_audit(struct broker *b, const char *event, const char *result,
+    const char *reason)
+{
+	struct audit_event ev = {
+		.event = event, .result = result, .reason = reason,
+		.bytes = -1,
+	};
+
+	audit_log(&b->audit, &ev);
+}
+
+static void
+lsock_on_close(uv_handle_t *h)
+{
+	struct lsock *ls = h->data;
+
+	free(ls->path);
+	free(ls->client);
+	free(ls);
+}
+
+static void
+lsock_close(struct lsock *ls)
+{
+	if (ls->created)
+		listener_unlink(ls->path, &ls->lf);
+	uv_close((uv_handle_t *)&ls->pipe, lsock_on_close);
+}
+
+/* Starts accepting on fd for client c; the fd is owned by ls from here. */
+static int
+lsock_start(struct broker *b, const struct conf_client *c, int fd,
+    bool created, const struct listener_file *lf, struct lsock **lsp,
+    char *err, size_t errlen)
+{
+	struct lsock *ls;
+	int e;
+
+	if ((ls = calloc(1, sizeof(*ls))) == NULL ||
+	    (ls->path = strdup(c->socket)) == NULL ||
+	    (ls->client = strdup(c->name)) == NULL) {
+		if (ls != NULL) {
+			free(ls->path);
+			free(ls);
+		}
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return HUSH_ERR_NOMEM;
+	}
+	ls->b = b;
+	ls->created = created;
+	if (lf != NULL)
+		ls->lf = *lf;
+	uv_pipe_init(b->loop, &ls->pipe, 0);
+	ls->pipe.data = ls;
+	if ((e = uv_pipe_open(&ls->pipe, fd)) != 0)
+		close(fd);	/* not the handle's yet */
+	else
+		e = uv_listen((uv_stream_t *)&ls->pipe, LISTENER_BACKLOG,
+		    conn_on_connection);
+	if (e != 0) {
+		snprintf(err, errlen, "client \"%s\": listen on %s: %s",
+		    c->name, c->socket, uv_strerror(e));
+		lsock_close(ls);
+		return HUSH_ERR_IO;
+	}
+	*lsp = ls;
+	return HUSH_OK;
+}
+
+static struct lsock *
+broker_find_lsock(struct broker *b, const char *path)
+{
+	struct lsock *ls;
+
+	for (ls = b->listeners; ls != NULL; ls = ls->next)
+		if (strcmp(ls->path, path) == 0)
+			return ls;
+	return NULL;
+}
+
+/*
+ * Opens a listener for every client of conf that has none yet (from
+ * socket activation first), appending them to *newp. On error closes
+ * those opened and returns the error.
+ */
+static int
+broker_bind_all(struct broker *b, const struct hush_conf *conf,
+    struct lsock **newp, char *err, size_t errlen)
+{
+	int afds[LISTENER_MAX_FDS];
+	const char *anames[LISTENER_MAX_FDS];
+	int nact = 0, fd, r = HUSH_OK, j;
+	struct listener_file lf;
+	struct lsock *ls, *list = NULL;
+	size_t i;
+
+	if (b->listeners == NULL && *newp == NULL)
+		nact = listener_activated(afds, anames, LISTENER_MAX_FDS);
+	for (i = 0; i < conf->nclients; i++) {
+		const struct conf_client *c = &conf->clients[i];
+		bool created = true;
+
+		if (broker_find_lsock(b, c->socket) != NULL)
+			continue;
+		fd = -1;
+		for (j = 0; j < nact; j++)
+			if (afds[j] >= 0 && strcmp(anames[j], c->name) == 0) {
+				fd = afds[j];
+				afds[j] = -1;
+				created = false;
+				(void)fcntl(fd, F_SETFL,
+				    fcntl(fd, F_GETFL) | O_NONBLOCK);
+				break;
+			}
+		if (fd == -1 && (r = listener_bind(c, &fd, &lf, err,
+		    errlen)) != HUSH_OK)
+			break;
+		if ((r = lsock_start(b, c, fd, created, created ? &lf : NULL,
+		    &ls, err, errlen)) != HUSH_OK)
+			break;
+		ls->next = list;
+		list = ls;
+	}
+	for (j = 0; j < nact; j++)
+		if (afds[j] >= 0)
+			broker_log("socket activation: no client named \"%s\"; "
+			    "fd %d left unused", anames[j], afds[j]);
+	if (r != HUSH_OK) {
+		while ((ls = list) != NULL) {
+			list = ls->next;
+			lsock_close(ls);
+		}
+		return r;
+	}
+	*newp = list;
+	return HUSH_OK;
+}
+
+static void
+broker_reload(struct broker *b)
+{
+	struct hush_conf nc;
+	struct conf_errs errs;
+	struct lsock *fresh = NULL, *ls, **lp;
+	struct gen *g;
+	char err[BROKER_ERR_MAX], why[64];
+	size_t i;
+
+	conf_errs_init(&errs);
+	if (conf_load(&nc, b->conf_path, CONF_DEFAULT, rules_check_conf,
+	    &errs) != HUSH_OK) {
+		for (i = 0; i < errs.n; i++)
+			broker_log("reload: %s", errs.msgs[i]);
+		snprintf(why, sizeof(why), "%zu configuration error%s", errs.n,
+		    errs.n == 1 ? "" : "s");
+		broker_log("reload rejected: still serving the previous "
+		    "configuration");
+		/* logrotate's HUP still gets a fresh audit file */
+		if (audit_reopen(&b->audit, b->audit.path, err, sizeof(err)) !=
+		    HUSH_OK)
+			broker_log("%s", err);
+		broker_audit(b, "reload", "rejected", why);
+		conf_errs_release(&errs);
+		return;
+	}
+	conf_errs_release(&errs);
+	if (broker_bind_all(b, &nc, &fresh, err, sizeof(err)) != HUSH_OK ||
+	    audit_reopen(&b->audit, nc.broker.audit_log, err, sizeof(err)) !=
+	    HUSH_OK) {
+		while ((ls = fresh) != NULL) {
+			fresh = ls->next;
+			lsock_close(ls);
+		}
+		conf_release(&nc);
+		broker_log("reload rejected: %s", err);
+		broker_audit(b, "reload", "rejected", err);
+		return;
+	}
+	/* kept sockets get the new client and mode; gone ones close */
+	for (lp = &b->listeners; (ls = *lp) != NULL;) {
+		const struct conf_client *c = NULL;
+
+		for (i = 0; i < nc.nclients; i++)
+			if (strcmp(nc.clients[i].socket, ls->path) == 0)
+				c = &nc.clients[i];
+		if (c == NULL) {
+			*lp = ls->next;
+			lsock_close(ls);
+			continue;
+		}
+		if (strcmp(ls->client, c->name) != 0) {
+			char *n = strdup(c->name);
+
+			if (n != NULL) {
+				free(ls->client);
+				ls->client = n;
+			}
+		}
+		if (ls->created && listener_apply_mode(c, err, sizeof(err)) !=
+		    HUSH_OK)
+			broker_log("reload: %s", err);
+		lp = &ls->next;
+	}
+	*lp = fresh;
+	if ((g = gen_new(b, &nc)) == NULL) {
+		broker_log("reload: out of memory; keeping the previous "
+		    "configuration");
+		broker_audit(b, "reload", "rejected", "out of memory");
+		return;
+	}
+	gen_unref(b->gen);
+	b->gen = g;
+	b->log_dirty = true;
+	broker_log("configuration reloaded");
+	broker_audit(b, "reload", "ok", NULL);
+}
+
+static void
+broker_on_stop_timer(uv_timer_t *t)
+{
+	struct broker *b = t->data;
+
+	broker_log("stopping: closing connections still open");
+	conn_stop_all(b, true);
+}
+
+static void
+broker_stop(struct broker *b, int signum)
+{
+	struct lsock *ls;
+	size_t i;
+
+	if (b->stopping)
+		return;
+	b->stopping = true;
+	broker_log("stopping on %s", signum == SIGINT ? "SIGINT" : "SIGTERM");
+	broker_audit(b, "stop", "ok", NULL);
+	while ((ls = b->listeners) != NULL) {
+		b->listeners = ls->next;
+		lsock_close(ls);
+	}
+	for (i = 0; i < 3; i++)
+		uv_close((uv_handle_t *)&b->sig[i], NULL);
+	conn_stop_all(b, false);
+	/* requests in flight get request_timeout to finish */
+	uv_timer_start(&b->stop_timer, broker_on_stop_timer,
+	    b->gen->conf.broker.request_timeout_ms, 0);
+	uv_unref((uv_handle_t *)&b->stop_timer);
+}
+
+static void
+broker_on_signal(uv_signal_t *s, int signum)
+{
+	struct broker *b = s->data;
+
+	if (signum == SIGHUP)
+		broker_reload(b);
+	else
+		broker_stop(b, signum);
+}
+
+/*
+ * The key of the audit log's fingerprints. Derived as the redaction
+ * engine derives its {fp} key (BLAKE2b-256 of the whole key file), so an
+ * audit line's fp equals the {fp} of the same value's redaction marker.
+ */
+static int
+broker_load_fp_key(struct broker *b, const struct hush_conf *conf,
+    char *err, size_t errlen)
+{
+	struct secbuf *raw = NULL;
+	struct stat st;
+	ssize_t n;
+	int fd = -1, r = HUSH_ERR_IO;
+
+	if ((b->fp_key = secbuf_new(BROKER_FP_KEY_BYTES)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return HUSH_ERR_NOMEM;
+	}
+	if (conf->redact.fingerprint_key_file == NULL) {
+		/* random per run: fingerprints compare within one run */
+		randombytes_buf(secbuf_mut(b->fp_key), BROKER_FP_KEY_BYTES);
+		secbuf_set_len(b->fp_key, BROKER_FP_KEY_BYTES);
+		return HUSH_OK;
+	}
+	if ((fd = open(conf->redact.fingerprint_key_file,
+	    O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 || fstat(fd, &st) != 0 ||
+	    !S_ISREG(st.st_mode) || st.st_size < 16 ||
+	    st.st_size > BROKER_MAX_KEY_FILE ||
+	    (raw = secbuf_new((size_t)st.st_size)) == NULL) {
+		snprintf(err, errlen, "fingerprint_key_file %s: %s",
+		    conf->redact.fingerprint_key_file, fd == -1 ?
+		    strerror(errno) : "not a regular file of 16 to 4096 bytes");
+		goto out;
+	}
+	while (secbuf_len(raw) < (size_t)st.st_size) {
+		n = read(fd, secbuf_mut(raw) + secbuf_len(raw),
+		    (size_t)st.st_size - secbuf_len(raw));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(err, errlen, "fingerprint_key_file %s: read "
+			    "error", conf->redact.fingerprint_key_file);
+			goto out;
+		}
+		secbuf_set_len(raw, secbuf_len(raw) + (size_t)n);
+	}
+	crypto_generichash(secbuf_mut(b->fp_key), BROKER_FP_KEY_BYTES,
+	    secbuf_data(raw), secbuf_len(raw), NULL, 0);
+	secbuf_set_len(b->fp_key, BROKER_FP_KEY_BYTES);
+	r = HUSH_OK;
+out:
+	secbuf_unref(raw);
+	if (fd != -1)
+		close(fd);
+	return r;
+}
+
+static void
+broker_on_walk_close(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+int
+broker_run(const char *conf_path, struct hush_conf *conf)
+{
+	struct broker *b;
+	uv_loop_t loop;
+	char err[BROKER_ERR_MAX];
+	static const int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
+	struct sigaction sa;
+	struct lsock *ls;
+	int rc = HUSH_EXIT_FAIL, i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &sa, NULL);
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		conf_release(conf);
+		return HUSH_EXIT_FAIL;
+	}
+	if (uv_loop_init(&loop) != 0) {
+		free(b);
+		conf_release(conf);
+		return HUSH_EXIT_FAIL;
+	}
+	b->loop = &loop;
+	b->conf_path = conf_path;
+	uv_timer_init(&loop, &b->stop_timer);
+	b->stop_timer.data = b;
+	watch_init(&b->watch, &loop);
+	if (broker_load_fp_key(b, conf, err, sizeof(err)) != HUSH_OK ||
+	    audit_init(&b->audit, &loop, conf->broker.audit_log, err,
+	    sizeof(err)) != HUSH_OK) {
+		broker_log("%s", err);
+		conf_release(conf);
+		goto out;
+	}
+	if ((b->gen = gen_new(b, conf)) == NULL) {
+		broker_log("out of memory");
+		goto out;
+	}
+	if (broker_bind_all(b, &b->gen->conf, &b->listeners, err,
+	    sizeof(err)) != HUSH_OK) {
+		broker_log("%s", err);
+		goto out;
+	}
+	if (privdrop(&b->gen->conf.broker, err, sizeof(err)) != HUSH_OK) {
+		broker_log("%s", err);
+		goto out;
+	}
+	for (i = 0; i < 3; i++) {
+		uv_signal_init(&loop, &b->sig[i]);
+		b->sig[i].data = b;
+		uv_signal_start(&b->sig[i], broker_on_signal, sigs[i]);
+	}
+	broker_log_owner = b;
+	for (ls = b->listeners; ls != NULL; ls = ls->next)
+		broker_log("listening on %s (client \"%s\")", ls->path,
+		    ls->client);
+	broker_audit(b, "start", "ok", NULL);
+	audit_flush(&b->audit);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	rc = HUSH_EXIT_OK;
+	broker_log("stopped");
+out:
+	while ((ls = b->listeners) != NULL) {
+		b->listeners = ls->next;
+		lsock_close(ls);
+	}
+	if (b->conns != NULL)
+		conn_stop_all(b, true);
+	audit_release(&b->audit);
+	watch_release(&b->watch);
+	uv_walk(&loop, broker_on_walk_close, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	broker_log_owner = NULL;
+	redact_rules_free(b->log_rules);
+	for (i = 0; i < (int)b->nseen; i++)
+		secbuf_unref(b->seen[i].value);
+	free(b->seen);
+	gen_unref(b->gen);
+	secbuf_unref(b->fp_key);
+	if (uv_loop_close(&loop) != 0) {
+		broker_log("internal error: handles left open at exit");
+		rc = HUSH_EXIT_FAIL;
+	}
+	free(b);
+	return rc;
+}

@@ -1,0 +1,462 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <http_parser.h>
+#include <sodium.h>
+
+#include "conf/hush_err.h"
+#include "conf/values.h"
+#include "broker/client.h"
+#include "broker/route.h"
+
+struct client_resp {
+	struct secbuf	*body;
+	bool		 done;
+	bool		 too_large;
+};
+
+const char *
+client_socket(const char *opt)
+{
+	const char *env = getenv("HUSH_SOCKET");
+
+	if (opt != NULL)
+		return opt;
+	if (env != NULL && *env != '\0')
+		return env;
+	return CLIENT_DEFAULT_SOCKET;
+}
+
+static int
+client_on_body(http_parser *p, const char *at, size_t len)
+{
+	struct client_resp *rs = p->data;
+
+	if (secbuf_append(rs->body, at, len) != HUSH_OK) {
+		rs->too_large = true;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+client_on_complete(http_parser *p)
+{
+	struct client_resp *rs = p->data;
+
+	rs->done = true;
+	return 0;
+}
+
+static int
+client_connect(const char *sock, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(sock) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "socket path %s is too long", sock);
+		return -1;
+	}
+	memcpy(sun.sun_path, sock, strlen(sock) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		snprintf(err, errlen, "cannot connect to %s: %s", sock,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+client_write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+client_fetch(const char *sock, const char *target, int *statusp,
+    struct secbuf **bodyp, char *err, size_t errlen)
+{
+	static const http_parser_settings settings = {
+		.on_body = client_on_body,
+		.on_message_complete = client_on_complete,
+	};
+	struct client_resp rs = { NULL, false, false };
+	const char *tok = getenv("HUSH_TOKEN");
+	char req[CLIENT_MAX_HEAD], chunk[4096];
+	http_parser p;
+	struct pollfd pfd;
+	ssize_t n;
+	size_t nparsed;
+	int fd = -1, len, r = HUSH_ERR_IO;
+
+	if (tok != NULL && *tok != '\0')
+		len = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\n"
+		    "Host: hush\r\nConnection: close\r\n"
+		    "Authorization: Bearer %s\r\n\r\n", target, tok);
+	else
+		len = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\n"
+		    "Host: hush\r\nConnection: close\r\n\r\n", target);
+	if (len < 0 || (size_t)len >= sizeof(req)) {
+		snprintf(err, errlen, "request too long");
+		r = HUSH_ERR_TOO_LARGE;
+		goto out;
+	}
+	if ((rs.body = secbuf_new(CLIENT_MAX_BODY)) == NULL) {
+		snprintf(err, errlen, "out of secure memory");
+		r = HUSH_ERR_NOMEM;
+		goto out;
+	}
+	if ((fd = client_connect(sock, err, errlen)) == -1)
+		goto out;
+	if (client_write_all(fd, req, (size_t)len) != 0) {
+		snprintf(err, errlen, "write to %s: %s", sock,
+		    strerror(errno));
+		goto out;
+	}
+	http_parser_init(&p, HTTP_RESPONSE);
+	p.data = &rs;
+	while (!rs.done) {
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, CLIENT_TIMEOUT_MS) == 0) {
+			snprintf(err, errlen, "no answer from %s", sock);
+			r = HUSH_ERR_TIMEOUT;
+			goto out;
+		}
+		if ((n = read(fd, chunk, sizeof(chunk))) < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "read from %s: %s", sock,
+			    strerror(errno));
+			goto out;
+		}
+		nparsed = http_parser_execute(&p, &settings, chunk, (size_t)n);
+		if (rs.done)
+			break;
+		if (rs.too_large || nparsed != (size_t)n || n == 0) {
+			snprintf(err, errlen, "%s from %s", rs.too_large ?
+			    "answer too large" : n == 0 ?
+			    "connection closed before the answer" :
+			    "malformed answer", sock);
+			r = HUSH_ERR_INVALID;
+			goto out;
+		}
+	}
+	*statusp = (int)p.status_code;
+	*bodyp = rs.body;
+	rs.body = NULL;
+	r = HUSH_OK;
+out:
+	sodium_memzero(req, sizeof(req));
+	sodium_memzero(chunk, sizeof(chunk));
+	secbuf_unref(rs.body);
+	if (fd != -1)
+		close(fd);
+	return r;
+}
+
+/* The "error" of a JSON error body, for messages; never a value. */
+static void
+client_errmsg(const struct secbuf *body, char *out, size_t cap)
+{
+	const char *p = (const char *)secbuf_data(body), *q;
+	size_t len = secbuf_len(body), n;
+
+	snprintf(out, cap, "no reason given");
+	if (len < 12 || memcmp(p, "{\"error\":\"", 10) != 0)
+		return;
+	p += 10;
+	len -= 10;
+	if ((q = memchr(p, '"', len)) == NULL)
+		return;
+	n = (size_t)(q - p);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+int
+client_credential(const char *sock, const char *name, const char *cmd,
+    struct secbuf **valuep)
+{
+	char target[64 + ROUTE_MAX_NAME], err[512], why[160];
+	struct secbuf *body = NULL;
+	int status = 0;
+
+	if (!route_name_ok(name, strlen(name))) {
+		fprintf(stderr, "hush %s: \"%s\" is not a credential name\n",
+		    cmd, name);
+		return HUSH_ERR_INVALID;
+	}
+	snprintf(target, sizeof(target), "/v1/credentials/%s", name);
+	if (client_fetch(sock, target, &status, &body, err, sizeof(err)) !=
+	    HUSH_OK) {
+		fprintf(stderr, "hush %s: %s\n", cmd, err);
+		return HUSH_ERR_IO;
+	}
+	if (status != 200) {
+		client_errmsg(body, why, sizeof(why));
+		fprintf(stderr, "hush %s: %s: %d %s\n", cmd, name, status, why);
+		secbuf_unref(body);
+		return status == 404 ? HUSH_ERR_NOT_FOUND : HUSH_ERR_DENIED;
+	}
+	*valuep = body;
+	return HUSH_OK;
+}
+
+/* Writes value to path atomically, created with mode (no chmod window). */
+static int
+client_write_file(const char *path, mode_t mode, const struct secbuf *v)
+{
+	char tmp[4096];
+	int fd, n;
+
+	n = snprintf(tmp, sizeof(tmp), "%s.hush-XXXXXX", path);
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		fprintf(stderr, "hush get: %s: path too long\n", path);
+		return HUSH_ERR_TOO_LARGE;
+	}
+	if ((fd = mkstemp(tmp)) == -1) {
+		fprintf(stderr, "hush get: %s: %s\n", tmp, strerror(errno));
+		return HUSH_ERR_IO;
+	}
+	/* mkstemp made it 0600 and empty; set the final mode before data */
+	if (fchmod(fd, mode) != 0 ||
+	    client_write_all(fd, (const char *)secbuf_data(v),
+	    secbuf_len(v)) != 0 || fsync(fd) != 0) {
+		fprintf(stderr, "hush get: %s: %s\n", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return HUSH_ERR_IO;
+	}
+	if (close(fd) != 0 || rename(tmp, path) != 0) {
+		fprintf(stderr, "hush get: %s: %s\n", path, strerror(errno));
+		unlink(tmp);
+		return HUSH_ERR_IO;
+	}
+	return HUSH_OK;
+}
+
+int
+client_get_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *sock = NULL, *out = NULL, *mstr = NULL;
+	struct secbuf *v = NULL;
+	mode_t mode = 0600;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "s:o:m:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': sock = optarg; break;
+		case 'o': out = optarg; break;
+		case 'm': mstr = optarg; break;
+		case 'h':
+			printf("usage: hush get NAME [-s SOCKET] "
+			    "[-o FILE [-m MODE]]\n");
+			return HUSH_EXIT_OK;
+		default:
+			goto usage;
+		}
+	}
+	if (optind + 1 != argc || (mstr != NULL && out == NULL))
+		goto usage;
+	if (mstr != NULL && (val_mode(mstr, &mode) != HUSH_OK ||
+	    (mode & ~(mode_t)0777) != 0)) {
+		fprintf(stderr, "hush get: -m %s: an octal mode such as "
+		    "0600\n", mstr);
+		return HUSH_EXIT_USAGE;
+	}
+	if (client_credential(client_socket(sock), argv[optind], "get", &v) !=
+	    HUSH_OK)
+		return HUSH_EXIT_FAIL;
+	if (out != NULL)
+		r = client_write_file(out, mode, v);
+	else
+		r = client_write_all(STDOUT_FILENO,
+		    (const char *)secbuf_data(v), secbuf_len(v)) == 0 ?
+		    HUSH_OK : HUSH_ERR_IO;
+	secbuf_unref(v);
+	return r == HUSH_OK ? HUSH_EXIT_OK : HUSH_EXIT_FAIL;
+usage:
+	fprintf(stderr, "usage: hush get NAME [-s SOCKET] "
+	    "[-o FILE [-m MODE]]\n");
+	return HUSH_EXIT_USAGE;
+}
+
+int
+client_list_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *sock = NULL, *p, *end;
+	struct secbuf *body = NULL;
+	char err[512], why[160];
+	int c, status = 0;
+
+	while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': sock = optarg; break;
+		case 'h':
+			printf("usage: hush list [-s SOCKET]\n");
+			return HUSH_EXIT_OK;
+		default:
+			goto usage;
+		}
+	}
+	if (optind != argc)
+		goto usage;
+	sock = client_socket(sock);
+	if (client_fetch(sock, "/v1/credentials", &status, &body, err,
+	    sizeof(err)) != HUSH_OK) {
+		fprintf(stderr, "hush list: %s\n", err);
+		return HUSH_EXIT_FAIL;
+	}
+	if (status != 200) {
+		client_errmsg(body, why, sizeof(why));
+		fprintf(stderr, "hush list: %d %s\n", status, why);
+		secbuf_unref(body);
+		return HUSH_EXIT_FAIL;
+	}
+	/* {"credentials":["a","b"]}: one name a line */
+	p = (const char *)secbuf_data(body);
+	end = p + secbuf_len(body);
+	if ((p = memchr(p, '[', (size_t)(end - p))) != NULL) {
+		while (p < end && *p != ']') {
+			const char *q;
+
+			if (*p++ != '"')
+				continue;
+			if ((q = memchr(p, '"', (size_t)(end - p))) == NULL)
+				break;
+			printf("%.*s\n", (int)(q - p), p);
+			p = q + 1;
+		}
+	}
+	secbuf_unref(body);
+	return HUSH_EXIT_OK;
+usage:
+	fprintf(stderr, "usage: hush list [-s SOCKET]\n");
+	return HUSH_EXIT_USAGE;
+}
+
+/*
+ * git's credential-helper protocol: key=value lines ending with a blank
+ * line on stdin; on "get", answer username= and password=. "store" and
+ * "erase" (and operations git may add) succeed and do nothing.
+ */
+int
+client_gitcred_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "username", required_argument, NULL, 'u' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *name = NULL, *sock = NULL, *user = NULL, *op;
+	char line[4096], inuser[256] = "";
+	struct secbuf *v = NULL;
+	const uint8_t *p;
+	size_t len, i;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "n:s:u:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': name = optarg; break;
+		case 's': sock = optarg; break;
+		case 'u': user = optarg; break;
+		case 'h':
+			printf("usage: hush git-credential --name NAME "
+			    "[-s SOCKET] [-u USER] get|store|erase\n");
+			return HUSH_EXIT_OK;
+		default:
+			goto usage;
+		}
+	}
+	if (name == NULL || optind + 1 != argc)
+		goto usage;
+	op = argv[optind];
+	/* read git's description of what it wants, to the blank line */
+	while (fgets(line, sizeof(line), stdin) != NULL) {
+		if (line[0] == '\n' || line[0] == '\0')
+			break;
+		if (strncmp(line, "username=", 9) == 0 && user == NULL) {
+			len = strcspn(line + 9, "\n");
+			if (len < sizeof(inuser)) {
+				memcpy(inuser, line + 9, len);
+				inuser[len] = '\0';
+			}
+		}
+	}
+	sodium_memzero(line, sizeof(line));
+	if (strcmp(op, "get") != 0)
+		return HUSH_EXIT_OK;
+	if (user == NULL)
+		user = inuser[0] != '\0' ? inuser : "x-access-token";
+	if (client_credential(client_socket(sock), name, "git-credential",
+	    &v) != HUSH_OK)
+		return HUSH_EXIT_FAIL;
+	p = secbuf_data(v);
+	len = secbuf_len(v);
+	while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r'))
+		len--;
+	for (i = 0; i < len; i++)
+		if (p[i] == '\n' || p[i] == '\0') {
+			fprintf(stderr, "hush git-credential: %s holds a line "
+			    "break; git needs a one-line password\n", name);
+			secbuf_unref(v);
+			return HUSH_EXIT_FAIL;
+		}
+	printf("username=%s\npassword=", user);
+	fflush(stdout);
+	if (client_write_all(STDOUT_FILENO, (const char *)p, len) != 0 ||
+	    client_write_all(STDOUT_FILENO, "\n", 1) != 0) {
+		secbuf_unref(v);
+		return HUSH_EXIT_FAIL;
+	}
+	secbuf_unref(v);
+	return HUSH_EXIT_OK;
+usage:
+	fprintf(stderr, "usage: hush git-credential --name NAME [-s SOCKET] "
+	    "[-u USER] get|store|erase\n");
+	return HUSH_EXIT_USAGE;
+}

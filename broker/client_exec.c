@@ -1,0 +1,398 @@
+/*
+ * hush exec: run a command with credentials, its output redacted.
+ *
+ * The values are fetched first (any failure runs nothing). -e values are
+ * put in the environment in the child only, so the parent keeps them in
+ * secbufs alone; -f values are written to 0400 files in a private 0700
+ * directory, removed when the child is done. The child's stdout and
+ * stderr come back through pipes and leave through redaction streams that
+ * know every fetched value.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "conf/hush_err.h"
+#include "broker/client.h"
+#include "broker/route.h"
+#include "redact/redact.h"
+
+#define EXEC_MAX_CREDS	64
+#define EXEC_CHUNK	65536
+
+struct exec_cred {
+	char		*var;		/* points into argv */
+	const char	*name;
+	bool		 file;
+	struct secbuf	*value;
+	char		 path[PATH_MAX];
+};
+
+struct exec_out {
+	int			 fd;	/* ours: 1 or 2 */
+	int			 from;	/* the child's pipe, or -1 at EOF */
+	struct redact_stream	*rs;
+	bool			 broken;
+};
+
+static volatile pid_t exec_child = -1;
+
+static void
+exec_on_signal(int sig)
+{
+	int saved = errno;
+
+	if (exec_child > 0)
+		(void)kill(exec_child, sig);
+	errno = saved;
+}
+
+static int
+exec_sink(void *arg, const uint8_t *buf, size_t len)
+{
+	struct exec_out *o = arg;
+	ssize_t n;
+
+	while (len > 0 && !o->broken) {
+		if ((n = write(o->fd, buf, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			o->broken = true;	/* keep draining the child */
+			break;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* "VAR=NAME" into c (argv is modified: '=' becomes NUL). */
+static int
+exec_parse(char *arg, bool file, struct exec_cred *c)
+{
+	char *eq = strchr(arg, '=');
+	size_t i;
+
+	if (eq == NULL || eq == arg)
+		return HUSH_ERR_INVALID;
+	for (i = 0; arg + i < eq; i++)
+		if (!(arg[i] == '_' || (arg[i] >= 'A' && arg[i] <= 'Z') ||
+		    (arg[i] >= 'a' && arg[i] <= 'z') ||
+		    (i > 0 && arg[i] >= '0' && arg[i] <= '9')))
+			return HUSH_ERR_INVALID;
+	*eq = '\0';
+	c->var = arg;
+	c->name = eq + 1;
+	c->file = file;
+	if (!route_name_ok(c->name, strlen(c->name)))
+		return HUSH_ERR_INVALID;
+	return HUSH_OK;
+}
+
+/* A private directory for -f files: under $XDG_RUNTIME_DIR or $TMPDIR. */
+static int
+exec_mkdir(char *dir, size_t cap)
+{
+	const char *base = getenv("XDG_RUNTIME_DIR");
+	int n;
+
+	if (base == NULL || *base == '\0')
+		base = getenv("TMPDIR");
+	if (base == NULL || *base == '\0')
+		base = "/tmp";
+	n = snprintf(dir, cap, "%s/hush-exec.XXXXXX", base);
+	if (n < 0 || (size_t)n >= cap || mkdtemp(dir) == NULL) {
+		fprintf(stderr, "hush exec: cannot create a private directory "
+		    "under %s: %s\n", base, strerror(errno));
+		return HUSH_ERR_IO;
+	}
+	return HUSH_OK;
+}
+
+static int
+exec_write_file(const char *dir, struct exec_cred *c)
+{
+	const uint8_t *p = secbuf_data(c->value);
+	size_t len = secbuf_len(c->value);
+	ssize_t w;
+	int fd, n;
+
+	n = snprintf(c->path, sizeof(c->path), "%s/%s", dir, c->name);
+	if (n < 0 || (size_t)n >= sizeof(c->path))
+		return HUSH_ERR_TOO_LARGE;
+	/* born 0400 whatever the umask: there is no moment it is wider */
+	if ((fd = open(c->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0400)) == -1 || fchmod(fd, 0400) != 0) {
+		fprintf(stderr, "hush exec: %s: %s\n", c->path,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return HUSH_ERR_IO;
+	}
+	while (len > 0) {
+		if ((w = write(fd, p, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "hush exec: %s: %s\n", c->path,
+			    strerror(errno));
+			close(fd);
+			return HUSH_ERR_IO;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return close(fd) == 0 ? HUSH_OK : HUSH_ERR_IO;
+}
+
+/* In the child: the environment, then the command. Never returns. */
+static void
+exec_child_run(struct exec_cred *creds, size_t n, int out, int err,
+    char **cmd)
+{
+	char *v;
+	size_t i, len;
+
+	if (dup2(out, STDOUT_FILENO) == -1 || dup2(err, STDERR_FILENO) == -1)
+		_exit(127);
+	for (i = 0; i < n; i++) {
+		if (creds[i].file) {
+			v = creds[i].path;
+		} else {
+			/* the environment is a C string: the child's copy */
+			len = secbuf_len(creds[i].value);
+			if ((v = malloc(len + 1)) == NULL)
+				_exit(127);
+			memcpy(v, secbuf_data(creds[i].value), len);
+			v[len] = '\0';
+		}
+		if (setenv(creds[i].var, v, 1) != 0)
+			_exit(127);
+	}
+	execvp(cmd[0], cmd);
+	fprintf(stderr, "hush exec: %s: %s\n", cmd[0], strerror(errno));
+	_exit(errno == ENOENT ? 127 : 126);
+}
+
+/* Copies the child's output through the streams until both pipes end. */
+static void
+exec_pump(struct exec_out *outs)
+{
+	uint8_t *buf;
+	struct pollfd pfd[2];
+	nfds_t n;
+	ssize_t r;
+	int i;
+
+	if ((buf = malloc(EXEC_CHUNK)) == NULL)
+		return;
+	while (outs[0].from != -1 || outs[1].from != -1) {
+		n = 0;
+		for (i = 0; i < 2; i++) {
+			pfd[i].fd = outs[i].from;
+			pfd[i].events = POLLIN;
+			pfd[i].revents = 0;
+			n++;
+		}
+		if (poll(pfd, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (i = 0; i < 2; i++) {
+			if (outs[i].from == -1 || pfd[i].revents == 0)
+				continue;
+			r = read(outs[i].from, buf, EXEC_CHUNK);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				(void)redact_stream_finish(outs[i].rs);
+				close(outs[i].from);
+				outs[i].from = -1;
+				continue;
+			}
+			(void)redact_stream_feed(outs[i].rs, buf, (size_t)r);
+		}
+	}
+	free(buf);
+}
+
+int
+client_exec_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "env", required_argument, NULL, 'e' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
+	    SIGUSR2, SIGWINCH, SIGCONT, SIGTSTP };
+	struct exec_cred creds[EXEC_MAX_CREDS];
+	struct exec_out outs[2] = { { 1, -1, NULL, false },
+	    { 2, -1, NULL, false } };
+	struct redact_rules *rules = NULL;
+	struct conf_errs errs;
+	struct sigaction sa;
+	const char *sock = NULL;
+	char dir[PATH_MAX] = "", lit[ROUTE_MAX_NAME + 16];
+	int po[2] = { -1, -1 }, pe[2] = { -1, -1 };
+	size_t n = 0, i;
+	bool files = false;
+	int c, status, rc = HUSH_EXIT_FAIL;
+	pid_t pid;
+
+	memset(creds, 0, sizeof(creds));
+	conf_errs_init(&errs);
+	while ((c = getopt_long(argc, argv, "+s:e:f:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			sock = optarg;
+			break;
+		case 'e':
+		case 'f':
+			if (n == EXEC_MAX_CREDS ||
+			    exec_parse(optarg, c == 'f', &creds[n]) !=
+			    HUSH_OK) {
+				fprintf(stderr, "hush exec: -%c %s: want "
+				    "VAR=NAME\n", c, optarg);
+				rc = HUSH_EXIT_USAGE;
+				goto out;
+			}
+			files |= c == 'f';
+			n++;
+			break;
+		case 'h':
+			printf("usage: hush exec [-s SOCKET] [-e VAR=NAME]... "
+			    "[-f VAR=NAME]... -- COMMAND [ARG]...\n");
+			rc = HUSH_EXIT_OK;
+			goto out;
+		default:
+			rc = HUSH_EXIT_USAGE;
+			goto usage;
+		}
+	}
+	if (optind >= argc) {
+		rc = HUSH_EXIT_USAGE;
+		goto usage;
+	}
+	sock = client_socket(sock);
+	for (i = 0; i < n; i++) {
+		if (client_credential(sock, creds[i].name, "exec",
+		    &creds[i].value) != HUSH_OK)
+			goto out;
+		/* an environment value ends at its first NUL: never cut it */
+		if (!creds[i].file && memchr(secbuf_data(creds[i].value), '\0',
+		    secbuf_len(creds[i].value)) != NULL) {
+			fprintf(stderr, "hush exec: %s holds a NUL byte and "
+			    "cannot be an environment value; use -f\n",
+			    creds[i].name);
+			goto out;
+		}
+	}
+	if ((rules = redact_rules_new(NULL, 0, &errs)) == NULL) {
+		for (i = 0; i < errs.n; i++)
+			fprintf(stderr, "hush exec: %s\n", errs.msgs[i]);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(lit, sizeof(lit), "credential:%s", creds[i].name);
+		if (redact_rules_add_literal(rules, lit,
+		    secbuf_data(creds[i].value), secbuf_len(creds[i].value)) !=
+		    HUSH_OK)
+			fprintf(stderr, "hush exec: warning: %s is too short "
+			    "to be masked in the output\n", creds[i].name);
+	}
+	if (redact_rules_compile(rules) != HUSH_OK ||
+	    (outs[0].rs = redact_stream_new(rules, exec_sink, &outs[0])) ==
+	    NULL ||
+	    (outs[1].rs = redact_stream_new(rules, exec_sink, &outs[1])) ==
+	    NULL) {
+		fprintf(stderr, "hush exec: cannot set up redaction\n");
+		goto out;
+	}
+	if (files) {
+		if (exec_mkdir(dir, sizeof(dir)) != HUSH_OK)
+			goto out;
+		for (i = 0; i < n; i++)
+			if (creds[i].file &&
+			    exec_write_file(dir, &creds[i]) != HUSH_OK)
+				goto out;
+	}
+	/* close-on-exec: the child gets them only through dup2 */
+	if (pipe(po) != 0 || pipe(pe) != 0 ||
+	    fcntl(po[0], F_SETFD, FD_CLOEXEC) != 0 ||
+	    fcntl(po[1], F_SETFD, FD_CLOEXEC) != 0 ||
+	    fcntl(pe[0], F_SETFD, FD_CLOEXEC) != 0 ||
+	    fcntl(pe[1], F_SETFD, FD_CLOEXEC) != 0) {
+		fprintf(stderr, "hush exec: pipe: %s\n", strerror(errno));
+		goto out;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = exec_on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	fflush(NULL);
+	if ((pid = fork()) == -1) {
+		fprintf(stderr, "hush exec: fork: %s\n", strerror(errno));
+		goto out;
+	}
+	if (pid == 0)
+		exec_child_run(creds, n, po[1], pe[1], argv + optind);
+	exec_child = pid;
+	for (i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++)
+		(void)sigaction(fwd[i], &sa, NULL);
+	close(po[1]);
+	close(pe[1]);
+	po[1] = pe[1] = -1;
+	outs[0].from = po[0];
+	outs[1].from = pe[0];
+	po[0] = pe[0] = -1;
+	sa.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &sa, NULL);
+	exec_pump(outs);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (WIFEXITED(status))
+		rc = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		rc = 128 + WTERMSIG(status);
+	goto out;
+usage:
+	fprintf(stderr, "usage: hush exec [-s SOCKET] [-e VAR=NAME]... "
+	    "[-f VAR=NAME]... -- COMMAND [ARG]...\n");
+out:
+	for (i = 0; i < n; i++) {
+		if (creds[i].path[0] != '\0')
+			(void)unlink(creds[i].path);
+		secbuf_unref(creds[i].value);
+	}
+	if (dir[0] != '\0')
+		(void)rmdir(dir);
+	for (i = 0; i < 2; i++) {
+		if (outs[i].from != -1)
+			close(outs[i].from);
+		redact_stream_free(outs[i].rs);
+	}
+	if (po[0] != -1)
+		close(po[0]);
+	if (po[1] != -1)
+		close(po[1]);
+	if (pe[0] != -1)
+		close(pe[0]);
+	if (pe[1] != -1)
+		close(pe[1]);
+	redact_rules_free(rules);
+	conf_errs_release(&errs);
+	return rc;
+}

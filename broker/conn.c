@@ -1,0 +1,682 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "conf/hush_err.h"
+#include "broker/broker.h"
+#include "broker/route.h"
+
+#define CONN_LIST_MAX		(256 * 1024)
+
+static void conn_process(struct conn *cn);
+static void conn_error(struct conn *cn, int status, const char *msg);
+static void conn_read_start(struct conn *cn);
+
+static void
+conn_on_close(uv_handle_t *h)
+{
+	struct conn *cn = h->data;
+
+	if (--cn->nopen > 0)
+		return;
+	/* both handles are closed: nothing of libuv refers to cn now */
+	if (cn->gen != NULL)
+		gen_unref(cn->gen);
+	secbuf_unref(cn->value);
+	free(cn->dyn);
+	sodium_memzero(&cn->req, sizeof(cn->req));
+	free(cn);
+}
+
+void
+conn_close(struct conn *cn)
+{
+	struct broker *b = cn->b;
+
+	if (cn->state == CONN_CLOSING)
+		return;
+	if (cn->state == CONN_LINGER)
+		b->nlinger--;
+	cn->state = CONN_CLOSING;
+	serve_forget(cn);
+	if (cn->counted)
+		b->nconns--;
+	if (cn->prev != NULL)
+		cn->prev->nextc = cn->nextc;
+	else if (b->conns == cn)
+		b->conns = cn->nextc;
+	if (cn->nextc != NULL)
+		cn->nextc->prev = cn->prev;
+	cn->prev = cn->nextc = NULL;
+	uv_close((uv_handle_t *)&cn->timer, conn_on_close);
+	uv_close((uv_handle_t *)&cn->pipe, conn_on_close);
+}
+
+static void
+conn_on_timer(uv_timer_t *t)
+{
+	struct conn *cn = t->data;
+
+	if (cn->state == CONN_CLOSING)
+		return;
+	if (cn->timer_mode == CONN_TIMER_REQUEST && !cn->systemd &&
+	    cn->state == CONN_READING) {
+		/* half a request, then silence: answer and let go */
+		struct audit_event ev = {
+			.event = "request", .client = cn->client->name,
+			.has_peer = true, .uid = cn->peer.uid,
+			.pid = cn->peer.pid, .result = "timeout",
+			.status = 408, .bytes = -1,
+		};
+		audit_log(&cn->b->audit, &ev);
+		conn_error(cn, 408, "request took too long");
+		return;
+	}
+	conn_close(cn);
+}
+
+static void
+conn_timer(struct conn *cn, enum conn_timer mode)
+{
+	const struct conf_broker *cb = &cn->gen->conf.broker;
+	uint64_t ms;
+
+	if (cn->timer_mode == mode)
+		return;
+	cn->timer_mode = mode;
+	if (mode == CONN_TIMER_NONE) {
+		uv_timer_stop(&cn->timer);
+		return;
+	}
+	ms = mode == CONN_TIMER_IDLE ? cb->idle_timeout_ms :
+	    cb->request_timeout_ms;
+	uv_timer_start(&cn->timer, conn_on_timer, ms, 0);
+}
+
+static void
+conn_on_drain_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	struct conn *cn = h->data;
+
+	(void)hint;
+	*buf = uv_buf_init(cn->buf, sizeof(cn->buf));
+}
+
+static void
+conn_on_drain(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct conn *cn = s->data;
+
+	(void)buf;
+	if (cn->state != CONN_LINGER)
+		return;
+	if (nread > 0)
+		cn->drained += (size_t)nread;
+	if (nread < 0 || cn->drained > CONN_LINGER_BYTES)
+		conn_close(cn);
+}
+
+static void
+conn_on_shutdown(uv_shutdown_t *sh, int status)
+{
+	struct conn *cn = sh->data;
+
+	if (cn->state != CONN_LINGER)
+		return;
+	if (status < 0 || uv_read_start((uv_stream_t *)&cn->pipe,
+	    conn_on_drain_alloc, conn_on_drain) != 0)
+		conn_close(cn);
+}
+
+/*
+ * Closing a socket with unread input makes the kernel send a reset, and
+ * the peer may then lose the error answer it has not read yet. So after
+ * an error: shut down writing, read and drop what the client still
+ * sends, and close at its EOF or after a short while.
+ */
+static void
+conn_linger(struct conn *cn)
+{
+	if (cn->b->nlinger >= CONN_MAX_LINGER) {
+		/* a flood of bad clients must not hold descriptors */
+		conn_close(cn);
+		return;
+	}
+	cn->b->nlinger++;
+	cn->state = CONN_LINGER;
+	cn->buflen = 0;
+	cn->timer_mode = CONN_TIMER_NONE;
+	uv_timer_start(&cn->timer, conn_on_timer, CONN_LINGER_MS, 0);
+	cn->shut.data = cn;
+	if (uv_shutdown(&cn->shut, (uv_stream_t *)&cn->pipe,
+	    conn_on_shutdown) != 0)
+		conn_close(cn);
+}
+
+static void
+conn_on_write(uv_write_t *wr, int status)
+{
+	struct conn *cn = wr->data;
+
+	/* the value's reference ends here, whatever the outcome */
+	secbuf_unref(cn->value);
+	cn->value = NULL;
+	free(cn->dyn);
+	cn->dyn = NULL;
+	if (cn->state == CONN_CLOSING)
+		return;
+	if (status < 0 || cn->close_after || cn->b->stopping) {
+		if (status >= 0 && cn->linger && !cn->b->stopping)
+			conn_linger(cn);
+		else
+			conn_close(cn);
+		return;
+	}
+	http_request_reset(&cn->req);
+	cn->state = CONN_READING;
+	cn->cs = NULL;
+	if (cn->buflen > 0) {
+		conn_timer(cn, CONN_TIMER_REQUEST);
+		conn_process(cn);
+	} else
+		conn_timer(cn, CONN_TIMER_IDLE);
+	if (cn->state == CONN_READING)
+		conn_read_start(cn);
+}
+
+/*
+ * Queues a response. body is copied into the head buffer when small;
+ * dyn (malloc'd) and value (a reference taken here) are written after it.
+ */
+static void
+conn_send(struct conn *cn, int status, const char *ctype, const char *body,
+    size_t blen, struct secbuf *value, bool close)
+{
+	uv_buf_t bufs[2];
+	unsigned nbufs = 1;
+	size_t clen = value != NULL ? secbuf_len(value) : blen;
+	int n, e;
+
+	if (cn->b->stopping)
+		close = true;
+	cn->close_after = close;
+	cn->linger = close && status != 200;
+	n = snprintf(cn->head, sizeof(cn->head), "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: %s\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "%s%s\r\n", status, http_reason(status), ctype, clen,
+	    status == 401 ? "WWW-Authenticate: Bearer\r\n" : "",
+	    close ? "Connection: close\r\n" : "");
+	if (n < 0 || (size_t)n >= sizeof(cn->head)) {
+		conn_close(cn);
+		return;
+	}
+	bufs[0] = uv_buf_init(cn->head, (unsigned)n);
+	if (value != NULL) {
+		cn->value = secbuf_ref(value);
+		bufs[1] = uv_buf_init((char *)secbuf_mut(value),
+		    (unsigned)secbuf_len(value));
+		nbufs = 2;
+	} else if (body != NULL && blen <= sizeof(cn->head) - (size_t)n &&
+	    body != cn->dyn) {
+		memcpy(cn->head + n, body, blen);
+		bufs[0].len += (unsigned)blen;
+	} else if (body != NULL) {
+		bufs[1] = uv_buf_init((char *)body, (unsigned)blen);
+		nbufs = 2;
+	}
+	conn_timer(cn, CONN_TIMER_NONE);
+	cn->state = CONN_WRITING;
+	uv_read_stop((uv_stream_t *)&cn->pipe);
+	cn->wr.data = cn;
+	if ((e = uv_write(&cn->wr, (uv_stream_t *)&cn->pipe, bufs, nbufs,
+	    conn_on_write)) != 0) {
+		secbuf_unref(cn->value);
+		cn->value = NULL;
+		conn_close(cn);
+	}
+}
+
+static void
+conn_error(struct conn *cn, int status, const char *msg)
+{
+	char body[192];
+	int n;
+
+	n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}\n", msg);
+	if (n < 0 || (size_t)n >= sizeof(body)) {
+		conn_close(cn);
+		return;
+	}
+	/* malformed input, timeouts and overload end the connection */
+	conn_send(cn, status, "application/json", body, (size_t)n, NULL,
+	    status == 400 || status == 408 || status == 413 ||
+	    status == 431 || status == 503 || status == 405 ||
+	    !cn->req.keep_alive);
+}
+
+static void
+conn_audit(struct conn *cn, const char *result, int status, long long bytes,
+    const char *fp, const char *reason)
+{
+	struct audit_event ev = {
+		.event = cn->event, .client = cn->client->name,
+		.has_peer = true, .uid = cn->peer.uid, .pid = cn->peer.pid,
+		.unit = cn->systemd ? cn->unit : NULL,
+		.credential = cn->cred_name, .result = result,
+		.status = cn->systemd ? 0 : status, .bytes = bytes, .fp = fp,
+		.reason = reason,
+	};
+
+	audit_log(&cn->b->audit, &ev);
+}
+
+void
+conn_on_value(struct conn *cn, struct secbuf *value, const char *fp, int r,
+    const char *reason, bool stale)
+{
+	char msg[192];
+
+	if (cn->state == CONN_CLOSING)
+		return;
+	if (r != HUSH_OK || value == NULL) {
+		conn_audit(cn, "source-error", 500, -1, NULL, reason);
+		if (cn->systemd) {
+			conn_close(cn);
+			return;
+		}
+		/* which credential, never what its source said */
+		snprintf(msg, sizeof(msg), "credential %s could not be read",
+		    cn->cred_name);
+		conn_error(cn, 500, msg);
+		return;
+	}
+	conn_audit(cn, "ok", 200, (long long)secbuf_len(value), fp,
+	    stale ? "stale: source unreadable, last good value" : NULL);
+	if (cn->systemd) {
+		uv_buf_t buf;
+		int e;
+
+		cn->value = secbuf_ref(value);
+		buf = uv_buf_init((char *)secbuf_mut(value),
+		    (unsigned)secbuf_len(value));
+		cn->close_after = true;
+		cn->state = CONN_WRITING;
+		cn->wr.data = cn;
+		if (secbuf_len(value) == 0 || (e = uv_write(&cn->wr,
+		    (uv_stream_t *)&cn->pipe, &buf, 1, conn_on_write)) != 0) {
+			secbuf_unref(cn->value);
+			cn->value = NULL;
+			conn_close(cn);
+		}
+		return;
+	}
+	conn_send(cn, 200, cn->cs->c->content_type, NULL, 0, value,
+	    !cn->req.keep_alive);
+}
+
+/* A token bucket per client: HUSH_OK or HUSH_ERR_DENIED (429). */
+static int
+conn_rate(struct conn *cn)
+{
+	const struct conf_client *c = cn->client;
+	struct client_state *st = &cn->gen->clients[cn->client_idx];
+	uint64_t now = uv_now(cn->b->loop), cap, add;
+
+	if (!c->has_rate)
+		return HUSH_OK;
+	cap = (uint64_t)c->rate.count * c->rate.per_ms;
+	if (st->last_ms == 0 && st->tokens == 0)
+		st->tokens = cap;
+	else if (now - st->last_ms >= c->rate.per_ms)
+		st->tokens = cap;	/* a whole period: full again */
+	else if (now > st->last_ms) {
+		add = (now - st->last_ms) * c->rate.count;
+		st->tokens = add >= cap - st->tokens ? cap : st->tokens + add;
+	}
+	st->last_ms = now;
+	if (st->tokens < c->rate.per_ms)
+		return HUSH_ERR_DENIED;
+	st->tokens -= c->rate.per_ms;
+	return HUSH_OK;
+}
+
+static struct cred_state *
+conn_find_cred(struct gen *g, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < g->conf.ncreds; i++)
+		if (strcmp(g->conf.creds[i].name, name) == 0)
+			return &g->creds[i];
+	return NULL;
+}
+
+static void
+conn_list(struct conn *cn)
+{
+	struct gen *g = cn->gen;
+	size_t i, len = 0, cap = 32;
+	char *p;
+	bool first = true;
+
+	for (i = 0; i < g->conf.ncreds; i++)
+		cap += strlen(g->conf.creds[i].name) + 3;
+	if (cap > CONN_LIST_MAX || (p = malloc(cap)) == NULL) {
+		conn_error(cn, 503, "out of memory");
+		return;
+	}
+	len = (size_t)snprintf(p, cap, "{\"credentials\":[");
+	for (i = 0; i < g->conf.ncreds; i++) {
+		const char *name = g->conf.creds[i].name;
+		size_t nl = strlen(name);
+
+		if (policy_check_peer(cn->client, &cn->peer) != HUSH_OK ||
+		    policy_allows(cn->client, name, NULL) != HUSH_OK)
+			continue;
+		/* names are letters, digits and ._-: only: no escaping */
+		if (!first)
+			p[len++] = ',';
+		p[len++] = '"';
+		memcpy(p + len, name, nl);
+		len += nl;
+		p[len++] = '"';
+		first = false;
+	}
+	memcpy(p + len, "]}\n", 3);
+	len += 3;
+	cn->dyn = p;
+	conn_audit(cn, "ok", 200, (long long)len, NULL, NULL);
+	conn_send(cn, 200, "application/json", p, len, NULL,
+	    !cn->req.keep_alive);
+}
+
+static void
+conn_handle(struct conn *cn)
+{
+	struct http_request *req = &cn->req;
+	struct route rt;
+	const char *tok = NULL;
+	size_t toklen = 0;
+	bool has_tok;
+	struct cred_state *cs;
+
+	cn->event = "request";
+	cn->cred_name = NULL;
+	if (route_match(req->target, req->target_len, req->method, &rt) !=
+	    HUSH_OK) {
+		conn_audit(cn, rt.status == 405 ? "bad-method" : "not-found",
+		    rt.status, -1, NULL, NULL);
+		conn_error(cn, rt.status, rt.status == 405 ?
+		    "method not allowed" : "not found");
+		return;
+	}
+	cn->event = rt.kind == ROUTE_HEALTH ? "health" :
+	    rt.kind == ROUTE_LIST ? "list" : "get";
+	if (rt.kind == ROUTE_GET)
+		cn->cred_name = rt.bad_name ? "" : rt.name;
+	if (conn_rate(cn) != HUSH_OK) {
+		conn_audit(cn, "rate-limited", 429, -1, NULL, NULL);
+		conn_error(cn, 429, "too many requests");
+		return;
+	}
+	if (rt.kind == ROUTE_HEALTH) {
+		static const char ok[] = "{\"status\":\"ok\"}\n";
+
+		conn_audit(cn, "ok", 200, (long long)sizeof(ok) - 1, NULL,
+		    NULL);
+		conn_send(cn, 200, "application/json", ok, sizeof(ok) - 1,
+		    NULL, !req->keep_alive);
+		return;
+	}
+	has_tok = http_request_bearer(req, &tok, &toklen);
+	if (policy_check_token(cn->client, has_tok, tok, toklen) !=
+	    HUSH_OK) {
+		conn_audit(cn, "unauthorized", 401, -1, NULL, has_tok ?
+		    "wrong token" : "no token");
+		conn_error(cn, 401, "token missing or wrong");
+		return;
+	}
+	if (!audit_ok(&cn->b->audit)) {
+		conn_audit(cn, "unavailable", 503, -1, NULL, "audit log");
+		conn_error(cn, 503, "audit log unavailable");
+		return;
+	}
+	if (rt.kind == ROUTE_LIST) {
+		conn_list(cn);
+		return;
+	}
+	/* unknown and not allowed look the same; the audit log differs */
+	cs = rt.bad_name ? NULL : conn_find_cred(cn->gen, rt.name);
+	if (cs == NULL) {
+		conn_audit(cn, "unknown", 404, -1, NULL, NULL);
+		conn_error(cn, 404, "no such credential");
+		return;
+	}
+	if (policy_check_peer(cn->client, &cn->peer) != HUSH_OK) {
+		conn_audit(cn, "denied", 404, -1, NULL, "peer uid/gid");
+		conn_error(cn, 404, "no such credential");
+		return;
+	}
+	if (policy_allows(cn->client, rt.name, NULL) != HUSH_OK) {
+		conn_audit(cn, "denied", 404, -1, NULL, "not in allow");
+		conn_error(cn, 404, "no such credential");
+		return;
+	}
+	/* the route lives on the stack: keep the config's copy */
+	cn->cred_name = cs->c->name;
+	cn->cs = cs;
+	cn->state = CONN_WAITING;
+	conn_timer(cn, CONN_TIMER_NONE);
+	uv_read_stop((uv_stream_t *)&cn->pipe);
+	serve_get(cn, cs);
+}
+
+static void
+conn_process(struct conn *cn)
+{
+	size_t used = 0;
+	int r;
+
+	while (cn->state == CONN_READING && cn->buflen > 0) {
+		conn_timer(cn, CONN_TIMER_REQUEST);
+		r = http_request_feed(&cn->req, cn->buf, cn->buflen, &used);
+		if (r == HUSH_ERR_INCOMPLETE) {
+			cn->buflen = 0;
+			return;
+		}
+		if (r != HUSH_OK) {
+			int st = cn->req.status != 0 ? cn->req.status : 400;
+
+			cn->buflen = 0;
+			cn->event = "request";
+			cn->cred_name = NULL;
+			conn_audit(cn, "bad-request", st, -1, NULL, NULL);
+			conn_error(cn, st, st == 431 ? "request too large" :
+			    st == 413 ? "request body not accepted" :
+			    st == 405 ? "method not allowed" :
+			    "malformed request");
+			return;
+		}
+		memmove(cn->buf, cn->buf + used, cn->buflen - used);
+		cn->buflen -= used;
+		conn_handle(cn);
+	}
+}
+
+static void
+conn_on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	struct conn *cn = h->data;
+
+	(void)hint;
+	*buf = uv_buf_init(cn->buf + cn->buflen,
+	    (unsigned)(sizeof(cn->buf) - cn->buflen));
+}
+
+static void
+conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct conn *cn = s->data;
+
+	(void)buf;
+	if (cn->state == CONN_CLOSING)
+		return;
+	if (nread < 0) {
+		/* EOF or reset; a half request just ends */
+		conn_close(cn);
+		return;
+	}
+	if (nread == 0 || cn->state != CONN_READING)
+		return;
+	cn->buflen += (size_t)nread;
+	conn_process(cn);
+}
+
+static void
+conn_read_start(struct conn *cn)
+{
+	if (uv_read_start((uv_stream_t *)&cn->pipe, conn_on_alloc,
+	    conn_on_read) != 0)
+		conn_close(cn);
+}
+
+static void
+conn_systemd(struct conn *cn)
+{
+	struct cred_state *cs;
+	int fd;
+
+	cn->event = "get";
+	cn->cred_name = NULL;
+	if (uv_fileno((uv_handle_t *)&cn->pipe, &fd) != 0 ||
+	    peer_systemd(fd, cn->unit, sizeof(cn->unit), cn->id,
+	    sizeof(cn->id)) != HUSH_OK) {
+		cn->unit[0] = '\0';
+		conn_audit(cn, "bad-request", 0, -1, NULL,
+		    "peer address is not systemd's");
+		conn_close(cn);
+		return;
+	}
+	cn->cred_name = cn->id;
+	if (policy_check_peer(cn->client, &cn->peer) != HUSH_OK) {
+		conn_audit(cn, "denied", 0, -1, NULL, "peer uid/gid");
+		conn_close(cn);
+		return;
+	}
+	if ((cs = conn_find_cred(cn->gen, cn->id)) == NULL) {
+		conn_audit(cn, "unknown", 0, -1, NULL, NULL);
+		conn_close(cn);
+		return;
+	}
+	if (policy_allows(cn->client, cn->id, cn->unit) != HUSH_OK) {
+		conn_audit(cn, "denied", 0, -1, NULL, "not in allow");
+		conn_close(cn);
+		return;
+	}
+	if (!audit_ok(&cn->b->audit) || conn_rate(cn) != HUSH_OK) {
+		conn_audit(cn, "unavailable", 0, -1, NULL,
+		    audit_ok(&cn->b->audit) ? "rate" : "audit log");
+		conn_close(cn);
+		return;
+	}
+	cn->cs = cs;
+	cn->state = CONN_WAITING;
+	conn_timer(cn, CONN_TIMER_REQUEST);
+	serve_get(cn, cs);
+}
+
+void
+conn_on_connection(uv_stream_t *server, int status)
+{
+	struct lsock *ls = server->data;
+	struct broker *b = ls->b;
+	struct gen *g = b->gen;
+	const struct conf_client *c = NULL;
+	struct conn *cn;
+	size_t i;
+	int fd;
+
+	if (status < 0) {
+		/* EMFILE and friends: say so, but not once per attempt */
+		if (uv_now(b->loop) - b->accept_err_ms >= 1000 ||
+		    b->accept_err_ms == 0) {
+			b->accept_err_ms = uv_now(b->loop);
+			broker_log("accept on %s: %s", ls->path,
+			    uv_strerror(status));
+		}
+		return;
+	}
+	if ((cn = calloc(1, sizeof(*cn))) == NULL) {
+		broker_log("accept on %s: out of memory", ls->path);
+		return;
+	}
+	cn->b = b;
+	uv_pipe_init(b->loop, &cn->pipe, 0);
+	uv_timer_init(b->loop, &cn->timer);
+	cn->pipe.data = cn;
+	cn->timer.data = cn;
+	cn->nopen = 2;
+	cn->state = CONN_READING;
+	if (uv_accept(server, (uv_stream_t *)&cn->pipe) != 0) {
+		cn->state = CONN_CLOSING;
+		uv_close((uv_handle_t *)&cn->timer, conn_on_close);
+		uv_close((uv_handle_t *)&cn->pipe, conn_on_close);
+		return;
+	}
+	for (i = 0; i < g->conf.nclients; i++)
+		if (strcmp(g->conf.clients[i].name, ls->client) == 0) {
+			c = &g->conf.clients[i];
+			break;
+		}
+	cn->gen = gen_ref(g);
+	cn->client = c;
+	cn->client_idx = i;
+	cn->nextc = b->conns;
+	if (b->conns != NULL)
+		b->conns->prev = cn;
+	b->conns = cn;
+	if (c == NULL || b->stopping ||
+	    uv_fileno((uv_handle_t *)&cn->pipe, &fd) != 0 ||
+	    peer_get(fd, &cn->peer) != HUSH_OK) {
+		conn_close(cn);
+		return;
+	}
+	http_request_init(&cn->req, g->conf.broker.max_request_size);
+	cn->req.keep_alive = false;
+	cn->systemd = c->protocol == CONF_PROTO_SYSTEMD;
+	if (b->nconns >= g->conf.broker.max_connections) {
+		cn->over = true;
+		cn->event = "connect";
+		conn_audit(cn, "over-capacity", 503, -1, NULL, NULL);
+		if (cn->systemd)
+			conn_close(cn);
+		else
+			conn_error(cn, 503, "too many connections");
+		return;
+	}
+	cn->counted = true;
+	b->nconns++;
+	if (cn->systemd) {
+		conn_systemd(cn);
+		return;
+	}
+	conn_timer(cn, CONN_TIMER_IDLE);
+	conn_read_start(cn);
+}
+
+void
+conn_stop_all(struct broker *b, bool force)
+{
+	struct conn *cn, *next;
+
+	for (cn = b->conns; cn != NULL; cn = next) {
+		next = cn->nextc;
+		if (force || (cn->state == CONN_READING && cn->buflen == 0 &&
+		    !cn->req.started && cn->req.used == 0))
+			conn_close(cn);
+	}
+}

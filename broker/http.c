@@ -1,0 +1,229 @@
+#include <limits.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
+#include "conf/hush_err.h"
+#include "broker/http.h"
+
+static int http_on_message_begin(http_parser *);
+static int http_on_url(http_parser *, const char *, size_t);
+static int http_on_header_field(http_parser *, const char *, size_t);
+static int http_on_header_value(http_parser *, const char *, size_t);
+static int http_on_headers_complete(http_parser *);
+static int http_on_message_complete(http_parser *);
+
+static const http_parser_settings http_settings = {
+	.on_message_begin = http_on_message_begin,
+	.on_url = http_on_url,
+	.on_header_field = http_on_header_field,
+	.on_header_value = http_on_header_value,
+	.on_headers_complete = http_on_headers_complete,
+	.on_message_complete = http_on_message_complete,
+};
+
+void
+http_request_init(struct http_request *req, size_t max_head)
+{
+	memset(req, 0, sizeof(*req));
+	req->max_head = max_head;
+	http_request_reset(req);
+}
+
+void
+http_request_reset(struct http_request *req)
+{
+	size_t max_head = req->max_head;
+
+	/* the token is the client's secret: leave no copy behind */
+	sodium_memzero(req->auth, sizeof(req->auth));
+	memset(req, 0, sizeof(*req));
+	req->max_head = max_head;
+	http_parser_init(&req->parser, HTTP_REQUEST);
+	req->parser.data = req;
+}
+
+static int
+http_on_message_begin(http_parser *p)
+{
+	struct http_request *req = p->data;
+
+	req->started = true;
+	return 0;
+}
+
+static int
+http_on_url(http_parser *p, const char *at, size_t len)
+{
+	struct http_request *req = p->data;
+
+	req->started = true;
+	if (len > HTTP_MAX_TARGET - req->target_len) {
+		req->status = 431;
+		return -1;
+	}
+	memcpy(req->target + req->target_len, at, len);
+	req->target_len += len;
+	req->target[req->target_len] = '\0';
+	return 0;
+}
+
+/* A header's value is complete: decide what the name was. */
+static void
+http_name_done(struct http_request *req)
+{
+	req->hcur = HTTP_HDR_OTHER;
+	if (req->hname_long)
+		return;
+	if (req->hname_len == 13 &&
+	    strncasecmp(req->hname, "authorization", 13) == 0)
+		req->hcur = HTTP_HDR_AUTH;
+	else if (req->hname_len == 17 &&
+	    strncasecmp(req->hname, "transfer-encoding", 17) == 0)
+		req->hcur = HTTP_HDR_TE;
+}
+
+static int
+http_on_header_field(http_parser *p, const char *at, size_t len)
+{
+	struct http_request *req = p->data;
+
+	if (req->in_value) {
+		/* a new header begins */
+		req->in_value = false;
+		req->hname_len = 0;
+		req->hname_long = false;
+	}
+	if (len > sizeof(req->hname) - req->hname_len)
+		req->hname_long = true;
+	else {
+		memcpy(req->hname + req->hname_len, at, len);
+		req->hname_len += len;
+	}
+	return 0;
+}
+
+static int
+http_on_header_value(http_parser *p, const char *at, size_t len)
+{
+	struct http_request *req = p->data;
+
+	if (!req->in_value) {
+		req->in_value = true;
+		http_name_done(req);
+		if (req->hcur == HTTP_HDR_AUTH) {
+			if (req->has_auth)
+				req->auth_bad = true;	/* sent twice */
+			req->has_auth = true;
+		} else if (req->hcur == HTTP_HDR_TE)
+			req->has_te = true;
+	}
+	if (req->hcur != HTTP_HDR_AUTH || req->auth_bad)
+		return 0;
+	if (len > sizeof(req->auth) - req->auth_len) {
+		req->auth_bad = true;
+		return 0;
+	}
+	memcpy(req->auth + req->auth_len, at, len);
+	req->auth_len += len;
+	return 0;
+}
+
+static int
+http_on_headers_complete(http_parser *p)
+{
+	struct http_request *req = p->data;
+	int body;
+
+	body = req->has_te || (p->flags & F_CHUNKED) != 0 ||
+	    (p->content_length != 0 && p->content_length != ULLONG_MAX);
+	if (body) {
+		/* every endpoint is a GET: a body is never read */
+		req->status = p->method == HTTP_GET ? 413 : 405;
+		return -1;
+	}
+	req->method = p->method;
+	req->keep_alive = http_should_keep_alive(p) != 0;
+	return 0;
+}
+
+static int
+http_on_message_complete(http_parser *p)
+{
+	struct http_request *req = p->data;
+
+	req->complete = true;
+	/* one request at a time: the caller answers before reading on */
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+int
+http_request_feed(struct http_request *req, const char *buf, size_t len,
+    size_t *usedp)
+{
+	size_t n;
+	enum http_errno e;
+
+	if (req->complete || req->status != 0)
+		return HUSH_ERR_INVALID;	/* reset first */
+	if (len == 0)
+		return HUSH_ERR_INCOMPLETE;
+	n = http_parser_execute(&req->parser, &http_settings, buf, len);
+	e = HTTP_PARSER_ERRNO(&req->parser);
+	req->used += n;
+	if (req->used > req->max_head) {
+		req->status = 431;
+		return HUSH_ERR_TOO_LARGE;
+	}
+	if (req->complete) {
+		*usedp = n;
+		return HUSH_OK;
+	}
+	if (e == HPE_OK && n == len)
+		return HUSH_ERR_INCOMPLETE;
+	if (req->status == 0)
+		req->status = e == HPE_HEADER_OVERFLOW ? 431 : 400;
+	return req->status == 400 ? HUSH_ERR_INVALID : HUSH_ERR_TOO_LARGE;
+}
+
+bool
+http_request_bearer(const struct http_request *req, const char **tokp,
+    size_t *lenp)
+{
+	const char *p = req->auth, *end = req->auth + req->auth_len;
+
+	if (!req->has_auth || req->auth_bad || req->auth_len < 7 ||
+	    strncasecmp(p, "bearer ", 7) != 0)
+		return false;
+	p += 7;
+	while (p < end && *p == ' ')
+		p++;
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	if (p == end)
+		return false;
+	*tokp = p;
+	*lenp = (size_t)(end - p);
+	return true;
+}
+
+const char *
+http_reason(int status)
+{
+	switch (status) {
+	case 200:	return "OK";
+	case 400:	return "Bad Request";
+	case 401:	return "Unauthorized";
+	case 404:	return "Not Found";
+	case 405:	return "Method Not Allowed";
+	case 408:	return "Request Timeout";
+	case 413:	return "Content Too Large";
+	case 429:	return "Too Many Requests";
+	case 431:	return "Request Header Fields Too Large";
+	case 500:	return "Internal Server Error";
+	case 503:	return "Service Unavailable";
+	}
+	return "Error";
+}

@@ -1,0 +1,61 @@
+#include <string.h>
+
+#include "conf/hush_err.h"
+#include "conf/token.h"
+#include "broker/policy.h"
+
+int
+policy_check_peer(const struct conf_client *c, const struct peer *peer)
+{
+	if (c->has_uid && peer->uid != c->uid)
+		return HUSH_ERR_DENIED;
+	if (c->has_gid && peer->gid != c->gid)
+		return HUSH_ERR_DENIED;
+	return HUSH_OK;
+}
+
+int
+policy_check_token(const struct conf_client *c, bool present,
+    const char *tok, size_t len)
+{
+	if (!c->has_token_hash)
+		return HUSH_OK;
+	if (!present || len == 0)
+		return HUSH_ERR_DENIED;
+	return token_matches(tok, len, c->token_hash) ? HUSH_OK :
+	    HUSH_ERR_DENIED;
+}
+
+/* pat (plen bytes) against name; a trailing '*' matches any rest. */
+static int
+policy_glob(const char *pat, size_t plen, const char *name)
+{
+	size_t nlen = strlen(name);
+
+	if (plen > 0 && pat[plen - 1] == '*')
+		return nlen >= plen - 1 && memcmp(pat, name, plen - 1) == 0;
+	return plen == nlen && memcmp(pat, name, plen) == 0;
+}
+
+int
+policy_allows(const struct conf_client *c, const char *name,
+    const char *unit)
+{
+	size_t i;
+
+	for (i = 0; i < c->nallow; i++) {
+		const char *a = c->allow[i], *colon = strrchr(a, ':');
+
+		if (colon != NULL && c->protocol == CONF_PROTO_SYSTEMD) {
+			/* UNIT:ID: only that unit, and only over systemd */
+			if (unit == NULL ||
+			    strlen(unit) != (size_t)(colon - a) ||
+			    memcmp(a, unit, (size_t)(colon - a)) != 0)
+				continue;
+			a = colon + 1;
+		}
+		if (policy_glob(a, strlen(a), name))
+			return HUSH_OK;
+	}
+	return HUSH_ERR_DENIED;
+}

@@ -1,0 +1,102 @@
+#!/bin/bash
+# hushd (audit log on) against nginx (1 worker) serving the same 120 bytes
+# on Unix sockets, side by side, with tests/bench/hushd_load.
+#
+#   tests/bench/hushd_vs_nginx.sh BUILD_DIR [SECONDS]
+#
+# Prints: throughput and p99 at 50 connections for each; a second client's
+# p99 (100 requests/s on its own socket) while another client floods with
+# 50 connections; hushd's resident memory with 10,000 idle connections.
+set -eu
+build=${1:?usage: $0 BUILD_DIR [SECONDS]}
+secs=${2:-5}
+hushd=$build/broker/hushd
+load=$build/tests/hushd_load
+work=$(mktemp -d /tmp/hush-bench.XXXXXX)
+chmod 700 "$work"
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+head -c 90 /dev/urandom | base64 -w0 | head -c 120 > "$work/cred"
+[ "$(wc -c < "$work/cred")" = 120 ]
+
+cat > "$work/hush.ini" <<EOF
+[broker]
+audit_log = $work/audit.jsonl
+max_connections = 20000
+idle_timeout = 5m
+[client "bench"]
+socket = $work/bench.sock
+allow = bench
+[client "probe"]
+socket = $work/probe.sock
+allow = bench
+[credential "bench"]
+source = file:$work/cred
+EOF
+chmod 600 "$work/hush.ini"
+
+mkdir -p "$work/www/v1/credentials" "$work/nginx"
+cp "$work/cred" "$work/www/v1/credentials/bench"
+cat > "$work/nginx.conf" <<EOF
+worker_processes 1;
+user root root;  # the work directory is private (0700)
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 20000; }
+http {
+	access_log off;
+	client_body_temp_path $work/nginx;
+	proxy_temp_path $work/nginx;
+	fastcgi_temp_path $work/nginx;
+	uwsgi_temp_path $work/nginx;
+	scgi_temp_path $work/nginx;
+	keepalive_requests 1000000;
+	server {
+		listen unix:$work/nginx.sock;
+		root $work/www;
+		default_type application/octet-stream;
+		add_header Cache-Control no-store;
+	}
+}
+EOF
+
+"$hushd" -c "$work/hush.ini" 2>"$work/hushd.err" &
+hpid=$!; pids+=("$hpid")
+nginx -c "$work/nginx.conf" -p "$work/nginx" 2>"$work/nginx.err" &
+pids+=("$!")
+for _ in $(seq 100); do
+	[ -S "$work/bench.sock" ] && [ -S "$work/nginx.sock" ] && break
+	sleep 0.05
+done
+curl -sf --unix-socket "$work/bench.sock" http://h/v1/credentials/bench | cmp - "$work/cred"
+curl -sf --unix-socket "$work/nginx.sock" http://h/v1/credentials/bench | cmp - "$work/cred"
+
+echo "== 50 keep-alive connections, ${secs}s each"
+"$load" -s "$work/nginx.sock" -c 50 -t "$secs" | sed 's/^/nginx: /'
+"$load" -s "$work/bench.sock" -c 50 -t "$secs" | sed 's/^/hushd: /'
+echo "audit lines written: $(wc -l < "$work/audit.jsonl")"
+
+echo "== second client (100 req/s, own socket) while 50 connections flood"
+"$load" -s "$work/bench.sock" -c 50 -t "$secs" > "$work/flood.out" &
+flood=$!
+"$load" -s "$work/probe.sock" -c 1 -r 100 -t "$((secs - 1))" | sed 's/^/probe: /'
+wait "$flood"
+sed 's/^/flood: /' "$work/flood.out"
+
+echo "== 10,000 idle connections"
+rss0=$(awk '/VmRSS/ {print $2}' "/proc/$hpid/status")
+"$load" -s "$work/bench.sock" -i 10000 -t 4 > "$work/idle.out" &
+idle=$!
+sleep 3
+rss1=$(awk '/VmRSS/ {print $2}' "/proc/$hpid/status")
+wait "$idle"
+cat "$work/idle.out"
+echo "hushd RSS: ${rss0} KiB before, ${rss1} KiB with 10,000 idle connections"

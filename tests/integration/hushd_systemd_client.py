@@ -1,0 +1,88 @@
+"""protocol = systemd: a client that does what LoadCredential= does (bind
+an abstract \\0<hex>/unit/<unit>/<ID> name, connect, shut down writing,
+read to EOF) gets the credential; every refusal is a close with nothing."""
+import os
+import socket
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+from hushtest import Checks, Hushd  # noqa
+
+SECRET = "systemd-credential-secret-0123456789abcdef"
+CONF = """
+[broker]
+audit_log = {dir}/audit.jsonl
+[client "creds"]
+socket = {dir}/creds.sock
+protocol = systemd
+allow = db, web.service:tls
+[client "picky"]
+socket = {dir}/picky.sock
+protocol = systemd
+uid = %d
+allow = db
+[credential "db"]
+source = file:{dir}/db
+[credential "tls"]
+source = file:{dir}/db
+[credential "other"]
+source = file:{dir}/db
+""" % (os.getuid() + 4242)
+
+t = Checks()
+h = Hushd(CONF, sockets=("creds.sock", "picky.sock"), start=False)
+h.write("db", SECRET)
+h.start()
+nonce = [0]
+
+
+def load(unit, cid, sock=None, addr=None):
+    nonce[0] += 1
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    if addr is None:
+        addr = "\0%x/unit/%s/%s" % (0xfeed0000 + nonce[0], unit, cid)
+    if addr != "":
+        s.bind(addr)
+    s.connect(sock or h.sockets[0])
+    s.shutdown(socket.SHUT_WR)
+    out = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+    s.close()
+    return out
+
+
+try:
+    t.eq(load("app.service", "db"), SECRET.encode(), "allowed ID: the value")
+    t.eq(load("web.service", "tls"), SECRET.encode(), "UNIT:ID for that unit")
+    t.eq(load("app.service", "tls"), b"", "UNIT:ID, another unit: nothing")
+    t.eq(load("app.service", "other"), b"", "not allowed: nothing")
+    t.eq(load("app.service", "nope"), b"", "unknown: nothing")
+    t.eq(load("", "", addr=""), b"", "unbound peer (no address): nothing")
+    t.eq(load("", "", addr="\0XYZ/unit/a.service/db"), b"",
+         "not hex: nothing")
+    t.eq(load("", "", addr="\0" + "a" * 17 + "/unit/a.service/db"), b"",
+         "17 hex digits: nothing")
+    t.eq(load("app.service", "db", sock=h.sockets[1]), b"",
+         "peer uid mismatch: nothing")
+    lines = [l for l in h.audit_lines() if l.get("event") == "get"]
+    t.ok(any(l.get("unit") == "app.service" and l.get("credential") == "db"
+             and l.get("result") == "ok" and "fp" in l for l in lines),
+         "audit: served, with unit and fp")
+    t.ok(any(l.get("unit") == "app.service" and l.get("credential") == "tls"
+             and l.get("result") == "denied" for l in lines),
+         "audit: UNIT:ID refusal")
+    t.ok(any(l.get("result") == "bad-request" for l in lines),
+         "audit: bad peer address")
+    t.ok(any(l.get("client") == "picky" and l.get("result") == "denied"
+             for l in lines), "audit: uid refusal")
+finally:
+    t.eq(h.stop(), 0, "hushd exits 0")
+    t.ok(SECRET not in h.stderr(), "no secret on stderr")
+    t.ok(SECRET.encode() not in h.audit_text(), "no secret in the audit log")
+    h.cleanup()
+t.finish()

@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "conf/fdio.h"
 #include "conf/hush_err.h"
 #include "conf/seal.h"
 #include "conf/secbuf.h"
@@ -34,23 +35,6 @@ admin_bad_option(const char *cmd, int c, const char *arg)
 		fprintf(stderr, "hush %s: unknown option -%c\n", cmd, optopt);
 	else
 		fprintf(stderr, "hush %s: unknown option %s\n", cmd, arg);
-}
-
-static int
-admin_write_all(int fd, const uint8_t *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 static void
@@ -105,7 +89,7 @@ admin_token(int argc, char **argv)
 	secbuf_mut(tok)[TOKEN_LEN] = '\n';
 	secbuf_set_len(tok, TOKEN_LEN + 1);
 	/* Straight to the descriptor: no copy in stdio's heap buffer. */
-	if (admin_write_all(STDOUT_FILENO, secbuf_data(tok),
+	if (fdio_write_all(STDOUT_FILENO, secbuf_data(tok),
 	    secbuf_len(tok)) != 0) {
 		fprintf(stderr, "hush token: cannot write the token: %s\n",
 		    strerror(errno));
@@ -239,7 +223,7 @@ seal_write_file(const char *path, const uint8_t *p, size_t len)
 		goto out;
 	}
 	made = 1;
-	if (fchmod(fd, 0600) != 0 || admin_write_all(fd, p, len) != 0 ||
+	if (fchmod(fd, 0600) != 0 || fdio_write_all(fd, p, len) != 0 ||
 	    fsync(fd) != 0) {
 		e = errno;
 		goto out;
@@ -343,7 +327,7 @@ admin_seal(int argc, char **argv)
 		goto out;
 	}
 	if (out != NULL ? seal_write_file(out, ct, ctlen) != 0 :
-	    admin_write_all(STDOUT_FILENO, ct, ctlen) != 0) {
+	    fdio_write_all(STDOUT_FILENO, ct, ctlen) != 0) {
 		fprintf(stderr, "hush seal: cannot write %s: %s\n",
 		    out != NULL ? out : "stdout", strerror(errno));
 		goto out;

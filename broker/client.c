@@ -14,6 +14,7 @@
 #include <http_parser.h>
 #include <sodium.h>
 
+#include "conf/fdio.h"
 #include "conf/hush_err.h"
 #include "conf/values.h"
 #include "broker/client.h"
@@ -82,23 +83,6 @@ client_connect(const char *sock, char *err, size_t errlen)
 	return fd;
 }
 
-static int
-client_write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int
 client_fetch(const char *sock, const char *target, int *statusp,
     struct secbuf **bodyp, char *err, size_t errlen)
@@ -135,7 +119,7 @@ client_fetch(const char *sock, const char *target, int *statusp,
 	}
 	if ((fd = client_connect(sock, err, errlen)) == -1)
 		goto out;
-	if (client_write_all(fd, req, (size_t)len) != 0) {
+	if (fdio_write_all(fd, req, (size_t)len) != 0) {
 		snprintf(err, errlen, "write to %s: %s", sock,
 		    strerror(errno));
 		goto out;
@@ -250,7 +234,7 @@ client_write_file(const char *path, mode_t mode, const struct secbuf *v)
 	}
 	/* mkstemp made it 0600 and empty; set the final mode before data */
 	if (fchmod(fd, mode) != 0 ||
-	    client_write_all(fd, (const char *)secbuf_data(v),
+	    fdio_write_all(fd, (const char *)secbuf_data(v),
 	    secbuf_len(v)) != 0 || fsync(fd) != 0) {
 		fprintf(stderr, "hush get: %s: %s\n", tmp, strerror(errno));
 		close(fd);
@@ -307,7 +291,7 @@ client_get_main(int argc, char **argv)
 	if (out != NULL)
 		r = client_write_file(out, mode, v);
 	else
-		r = client_write_all(STDOUT_FILENO,
+		r = fdio_write_all(STDOUT_FILENO,
 		    (const char *)secbuf_data(v), secbuf_len(v)) == 0 ?
 		    HUSH_OK : HUSH_ERR_IO;
 	secbuf_unref(v);
@@ -448,8 +432,8 @@ client_gitcred_main(int argc, char **argv)
 		}
 	printf("username=%s\npassword=", user);
 	fflush(stdout);
-	if (client_write_all(STDOUT_FILENO, (const char *)p, len) != 0 ||
-	    client_write_all(STDOUT_FILENO, "\n", 1) != 0) {
+	if (fdio_write_all(STDOUT_FILENO, (const char *)p, len) != 0 ||
+	    fdio_write_all(STDOUT_FILENO, "\n", 1) != 0) {
 		secbuf_unref(v);
 		return HUSH_EXIT_FAIL;
 	}

@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "conf/fdio.h"
 #include "conf/hush_err.h"
 #include "broker/client.h"
 #include "broker/route.h"
@@ -61,18 +62,10 @@ static int
 exec_sink(void *arg, const uint8_t *buf, size_t len)
 {
 	struct exec_out *o = arg;
-	ssize_t n;
 
-	while (len > 0 && !o->broken) {
-		if ((n = write(o->fd, buf, len)) < 0) {
-			if (errno == EINTR)
-				continue;
-			o->broken = true;	/* keep draining the child */
-			break;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
+	/* On a broken output keep draining the child, writing nothing. */
+	if (!o->broken && fdio_write_all(o->fd, buf, len) != 0)
+		o->broken = true;
 	return 0;
 }
 
@@ -124,7 +117,6 @@ exec_write_file(const char *dir, struct exec_cred *c)
 {
 	const uint8_t *p = secbuf_data(c->value);
 	size_t len = secbuf_len(c->value);
-	ssize_t w;
 	int fd, n;
 
 	n = snprintf(c->path, sizeof(c->path), "%s/%s", dir, c->name);
@@ -139,17 +131,11 @@ exec_write_file(const char *dir, struct exec_cred *c)
 			close(fd);
 		return HUSH_ERR_IO;
 	}
-	while (len > 0) {
-		if ((w = write(fd, p, len)) < 0) {
-			if (errno == EINTR)
-				continue;
-			fprintf(stderr, "hush exec: %s: %s\n", c->path,
-			    strerror(errno));
-			close(fd);
-			return HUSH_ERR_IO;
-		}
-		p += w;
-		len -= (size_t)w;
+	if (fdio_write_all(fd, p, len) != 0) {
+		fprintf(stderr, "hush exec: %s: %s\n", c->path,
+		    strerror(errno));
+		close(fd);
+		return HUSH_ERR_IO;
 	}
 	return close(fd) == 0 ? HUSH_OK : HUSH_ERR_IO;
 }

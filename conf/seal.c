@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "conf/fdio.h"
 #include "conf/hush_err.h"
 #include "conf/seal.h"
 
@@ -56,23 +57,6 @@ seal_strerror(int errnum, char *buf, size_t len)
 	return buf;
 }
 
-static int
-seal_write_all(int fd, const uint8_t *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int
 seal_key_create(const char *path, struct seal_err *err)
 {
@@ -106,7 +90,7 @@ seal_key_create(const char *path, struct seal_err *err)
 	}
 	/* The umask may have taken the owner's bits: make it exactly 0600. */
 	if (fchmod(fd, 0600) != 0 ||
-	    seal_write_all(fd, secbuf_data(text), secbuf_len(text)) != 0 ||
+	    fdio_write_all(fd, secbuf_data(text), secbuf_len(text)) != 0 ||
 	    fsync(fd) != 0) {
 		e = errno;
 		r = seal_fail(err, HUSH_ERR_IO, "%s: %s", path,

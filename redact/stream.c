@@ -30,6 +30,7 @@ struct span {
 	size_t		 e;
 	uint32_t	 rule;		/* rule index, nrules + literal index */
 	bool		 pem_open;	/* an unterminated PEM block */
+	bool		 literal;	/* rule names a literal value */
 };
 
 struct redact_stream {
@@ -268,6 +269,8 @@ add_span(struct redact_stream *s, size_t a, size_t b, uint32_t rule,
 	s->sp[s->nsp].e = b;
 	s->sp[s->nsp].rule = rule;
 	s->sp[s->nsp].pem_open = pem_open;
+	s->sp[s->nsp].literal = rule >= s->rules->nrules &&
+	    rule != STREAM_RULE_ERROR;
 	s->nsp++;
 }
 
@@ -416,6 +419,10 @@ span_cmp(const void *a, const void *b)
 		return x->s < y->s ? -1 : 1;
 	if (x->e != y->e)
 		return x->e > y->e ? -1 : 1;	/* longest first */
+	/* Same bytes: a literal first, so a served credential is named
+	 * credential:NAME, as in the audit log; then rules in pack order. */
+	if (x->literal != y->literal)
+		return x->literal ? -1 : 1;
 	if (x->rule != y->rule)
 		return x->rule < y->rule ? -1 : 1;
 	return 0;
@@ -469,6 +476,7 @@ find_spans(struct redact_stream *s, const uint8_t *seg, size_t n, size_t eff)
 		s->sp[0].e = n;
 		s->sp[0].rule = STREAM_RULE_ERROR;
 		s->sp[0].pem_open = false;
+		s->sp[0].literal = false;
 		s->nsp = 1;
 		return;
 	}

@@ -246,6 +246,31 @@ literals_self_overlapping_value_split_across_feeds(void **state)
 }
 
 static void
+literals_name_a_value_that_a_builtin_rule_also_matches(void **state)
+{
+	static const char tok[] =
+	    "ghp_Zq8vN2xK4mW7pR9tY3bC6dF1gH5jL0sA2eUq";
+	struct conf_errs errs;
+	struct redact_rules *r;
+	char in[128], *out;
+
+	(void)state;
+	/* The same bytes are a GitHub token and a served credential: the
+	 * marker names the credential, as the audit log does. */
+	conf_errs_init(&errs);
+	assert_non_null(r = redact_rules_new(NULL, 0, &errs));
+	assert_int_equal(redact_rules_add_literal(r, "credential:github",
+	    (const uint8_t *)tok, strlen(tok)), HUSH_OK);
+	assert_int_equal(redact_rules_compile(r), HUSH_OK);
+	snprintf(in, sizeof(in), "token %s used\n", tok);
+	out = run(r, in);
+	assert_string_equal(out, "token [REDACTED:credential:github] used\n");
+	free(out);
+	redact_rules_free(r);
+	conf_errs_release(&errs);
+}
+
+static void
 literals_masked_alongside_the_builtin_pack(void **state)
 {
 	struct conf_errs errs;
@@ -458,6 +483,8 @@ main(void)
 		cmocka_unit_test(
 		    literals_self_overlapping_value_split_across_feeds),
 		cmocka_unit_test(literals_masked_alongside_the_builtin_pack),
+		cmocka_unit_test(
+		    literals_name_a_value_that_a_builtin_rule_also_matches),
 		cmocka_unit_test(literals_with_many_distinct_bytes),
 		cmocka_unit_test(literals_two_byte_values_when_allowed),
 		cmocka_unit_test(literals_refuses_values_shorter_than_minimum),

@@ -171,25 +171,15 @@ static int
 seal_read_input(int fd, size_t max, struct secbuf **outp)
 {
 	struct secbuf *sb;
-	ssize_t n;
 
 	if ((sb = secbuf_new(max + 1)) == NULL)
 		return HUSH_ERR_NOMEM;
-	while (secbuf_len(sb) < secbuf_cap(sb)) {
-		n = read(fd, secbuf_mut(sb) + secbuf_len(sb),
-		    secbuf_cap(sb) - secbuf_len(sb));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
+	if (fdio_read_secbuf(fd, sb) != 0) {
+		int e = errno;
 
-			secbuf_free(sb);
-			errno = e;	/* for the caller's message */
-			return HUSH_ERR_IO;
-		}
-		if (n == 0)
-			break;
-		secbuf_set_len(sb, secbuf_len(sb) + (size_t)n);
+		secbuf_free(sb);
+		errno = e;	/* for the caller's message */
+		return HUSH_ERR_IO;
 	}
 	if (secbuf_len(sb) > max) {
 		secbuf_free(sb);

@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "conf/fdio.h"
 #include "conf/hush_err.h"
 #include "broker/broker.h"
 #include "broker/privdrop.h"
@@ -25,19 +26,8 @@ static struct broker *broker_log_owner;
 static int
 broker_log_sink(void *arg, const uint8_t *buf, size_t len)
 {
-	ssize_t n;
-
 	(void)arg;
-	while (len > 0) {
-		if ((n = write(STDERR_FILENO, buf, len)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return fdio_write_all(STDERR_FILENO, buf, len);
 }
 
 /*

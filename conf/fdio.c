@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include "conf/fdio.h"
+#include "conf/secbuf.h"
 
 int
 fdio_write_all(int fd, const void *p, size_t len)
@@ -17,6 +18,25 @@ fdio_write_all(int fd, const void *p, size_t len)
 		}
 		s += n;
 		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+fdio_read_secbuf(int fd, struct secbuf *sb)
+{
+	ssize_t n;
+
+	while (secbuf_len(sb) < secbuf_cap(sb)) {
+		n = read(fd, secbuf_mut(sb) + secbuf_len(sb),
+		    secbuf_cap(sb) - secbuf_len(sb));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		secbuf_set_len(sb, secbuf_len(sb) + (size_t)n);
 	}
 	return 0;
 }

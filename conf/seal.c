@@ -157,7 +157,6 @@ seal_key_load(const char *path, struct secbuf **keyp, struct seal_err *err)
 	struct secbuf *text = NULL;
 	struct stat st;
 	char ebuf[128];
-	ssize_t n;
 	int fd = -1, r = HUSH_ERR_INTERNAL, e;
 
 	/* O_NONBLOCK: a FIFO put in the key's place must not hang us. */
@@ -189,20 +188,11 @@ seal_key_load(const char *path, struct secbuf **keyp, struct seal_err *err)
 		r = seal_fail(err, HUSH_ERR_NOMEM, "out of secure memory");
 		goto out;
 	}
-	while (secbuf_len(text) < secbuf_cap(text)) {
-		n = read(fd, secbuf_mut(text) + secbuf_len(text),
-		    secbuf_cap(text) - secbuf_len(text));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			e = errno;
-			r = seal_fail(err, HUSH_ERR_IO, "key file %s: %s", path,
-			    seal_strerror(e, ebuf, sizeof(ebuf)));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		secbuf_set_len(text, secbuf_len(text) + (size_t)n);
+	if (fdio_read_secbuf(fd, text) != 0) {
+		e = errno;
+		r = seal_fail(err, HUSH_ERR_IO, "key file %s: %s", path,
+		    seal_strerror(e, ebuf, sizeof(ebuf)));
+		goto out;
 	}
 	if (secbuf_len(text) > SEAL_KEY_FILE_MAX) {
 		r = seal_fail(err, HUSH_ERR_INVALID, "key file %s: too large "

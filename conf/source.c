@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conf/fdio.h"
 #include "conf/hush_err.h"
 #include "conf/jsonsec.h"
 #include "conf/seal.h"
@@ -92,7 +93,6 @@ source_read_file(const struct conf_cred *c, const char *path, size_t max,
 {
 	struct secbuf *sb = NULL;
 	struct stat st;
-	ssize_t n;
 	int fd = -1, r = HUSH_ERR_INTERNAL;
 
 	/* O_NONBLOCK: opening a FIFO put in the file's place must not hang. */
@@ -123,19 +123,10 @@ source_read_file(const struct conf_cred *c, const char *path, size_t max,
 		goto out;
 	}
 	/* The file may grow after fstat: the capacity is the real limit. */
-	while (secbuf_len(sb) < secbuf_cap(sb)) {
-		n = read(fd, secbuf_mut(sb) + secbuf_len(sb),
-		    secbuf_cap(sb) - secbuf_len(sb));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = source_fail_errno(err, c->name, HUSH_ERR_IO, errno,
-			    "cannot read %s %s", what, path);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		secbuf_set_len(sb, secbuf_len(sb) + (size_t)n);
+	if (fdio_read_secbuf(fd, sb) != 0) {
+		r = source_fail_errno(err, c->name, HUSH_ERR_IO, errno,
+		    "cannot read %s %s", what, path);
+		goto out;
 	}
 	if (secbuf_len(sb) > max) {
 		r = source_fail(err, c->name, HUSH_ERR_TOO_LARGE, "source is "

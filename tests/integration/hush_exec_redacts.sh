@@ -23,12 +23,7 @@ source = file:$work/key
 source = file:$work/gh
 EOF
 chmod 600 "$work/hush.ini"
-"$HUSHD" -c "$work/hush.ini" 2>"$work/stderr" &
-pid=$!
-for _ in $(seq 100); do
-	curl -s --unix-socket "$work/gw.sock" http://h/v1/health >/dev/null && break
-	sleep 0.05
-done
+start_hushd "$work/gw.sock" || exit 1
 export HUSH_SOCKET=$work/gw.sock TMPDIR=$work
 unset XDG_RUNTIME_DIR
 

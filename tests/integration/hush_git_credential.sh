@@ -15,12 +15,7 @@ allow = gh
 source = file:$work/gh
 EOF
 chmod 600 "$work/hush.ini"
-"$HUSHD" -c "$work/hush.ini" 2>"$work/stderr" &
-pid=$!
-for _ in $(seq 100); do
-	curl -s --unix-socket "$work/git.sock" http://h/v1/health >/dev/null && break
-	sleep 0.05
-done
+start_hushd "$work/git.sock" || exit 1
 
 export HOME=$work GIT_CONFIG_NOSYSTEM=1 GIT_TERMINAL_PROMPT=0
 helper="!'$HUSH' git-credential --name gh -s '$work/git.sock'"

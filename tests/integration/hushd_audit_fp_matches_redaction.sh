@@ -21,12 +21,7 @@ allow = cred
 source = file:$work/cred
 EOF
 chmod 600 "$work/hush.ini"
-"$HUSHD" -c "$work/hush.ini" 2>"$work/stderr" &
-pid=$!
-for _ in $(seq 100); do
-	curl -s --unix-socket "$work/gw.sock" http://h/v1/health >/dev/null && break
-	sleep 0.05
-done
+start_hushd "$work/gw.sock" || exit 1
 expect_status 0 "served" curl -sS -f --unix-socket "$work/gw.sock" http://hush/v1/credentials/cred
 kill -TERM "$pid"; wait "$pid"
 fp=$(sed -n 's/.*"credential":"cred".*"fp":"\([0-9a-f]*\)".*/\1/p' "$work/audit.jsonl" | head -1)

@@ -26,12 +26,7 @@ allow = cred
 source = file:$work/src/cred
 EOF
 chmod 600 "$work/hush.ini"
-"$HUSHD" -c "$work/hush.ini" 2>"$work/stderr" &
-pid=$!
-for _ in $(seq 100); do
-	curl -s --unix-socket "$work/gw.sock" http://h/v1/health >/dev/null && break
-	sleep 0.05
-done
+start_hushd "$work/gw.sock" || exit 1
 uids=$(awk '/^Uid:/ {print $2, $3, $4, $5}' "/proc/$pid/status")
 nuid=$(id -u nobody)
 [ "$uids" = "$nuid $nuid $nuid $nuid" ] && pass "runs as nobody (real, effective, saved, fs)" || fail "runs as nobody: $uids"

@@ -16,12 +16,7 @@ allow = logtest
 source = file:$work/val
 EOF
 chmod 600 "$work/hush.ini"
-"$HUSHD" -c "$work/hush.ini" 2>"$work/stderr" &
-pid=$!
-for _ in $(seq 100); do
-	curl -s --unix-socket "$work/gw.sock" http://h/v1/health >/dev/null && break
-	sleep 0.05
-done
+start_hushd "$work/gw.sock" || exit 1
 expect_status 0 "value served" curl -sS -f --unix-socket "$work/gw.sock" http://hush/v1/credentials/logtest
 kill -HUP "$pid"
 for _ in $(seq 100); do grep -q 'REDACTED\|reloaded' "$work/stderr" && break; sleep 0.05; done

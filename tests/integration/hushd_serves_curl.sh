@@ -20,20 +20,10 @@ EOF
 chmod 600 "$work/hush.ini"
 sock=$work/gw/hush.sock
 
-start_hushd() {
-	"$HUSHD" -c "$work/hush.ini" 2>>"$work/stderr" &
-	pid=$!
-	for _ in $(seq 100); do
-		[ -S "$sock" ] && curl -s --unix-socket "$sock" http://h/v1/health >/dev/null && return 0
-		sleep 0.05
-	done
-	echo "hushd did not start:"; cat "$work/stderr"; return 1
-}
-
 # a stale socket file from a dead listener is replaced
 python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$sock"
 [ -S "$sock" ] && pass "stale socket file in place" || fail "stale socket file in place"
-start_hushd || exit 1
+start_hushd "$sock" || exit 1
 pass "hushd starts over a stale socket"
 
 mode=$(stat -c %a "$sock")

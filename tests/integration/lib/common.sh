@@ -33,6 +33,19 @@ expect_absent() {
 	esac
 }
 
+# start_hushd SOCKET: runs hushd on $work/hush.ini (stderr appended to
+# $work/stderr), sets $pid, and waits until SOCKET answers /v1/health.
+start_hushd() {
+	"$HUSHD" -c "$work/hush.ini" 2>>"$work/stderr" &
+	pid=$!
+	for _ in $(seq 100); do
+		[ -S "$1" ] && curl -s --unix-socket "$1" http://h/v1/health \
+		    >/dev/null && return 0
+		sleep 0.05
+	done
+	echo "hushd did not start:"; cat "$work/stderr"; return 1
+}
+
 finish() {
 	echo "$passes passed, $fails failed"
 	[ "$fails" = 0 ]

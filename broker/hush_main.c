@@ -5,7 +5,6 @@
 #include "conf/hush_err.h"
 #include "broker/admin.h"
 #include "broker/client.h"
-#include "broker/version.h"
 
 /* Each command gets argv from its own name on and returns an exit status. */
 static const struct hush_cmd {
@@ -55,7 +54,7 @@ main(int argc, char **argv)
 		return HUSH_EXIT_OK;
 	}
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-		printf("hush %s\n", hush_version());
+		printf("hush %s\n", HUSH_VERSION);
 		return HUSH_EXIT_OK;
 	}
 	for (cmd = hush_cmds; cmd->name != NULL; cmd++) {

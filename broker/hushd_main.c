@@ -7,7 +7,6 @@
 #include "conf/conf.h"
 #include "conf/hush_err.h"
 #include "broker/broker.h"
-#include "broker/version.h"
 #include "redact/rules.h"
 
 #define HUSHD_DEFAULT_CONF	"/etc/hush/hush.ini"
@@ -68,7 +67,7 @@ main(int argc, char **argv)
 			usage(stdout);
 			return HUSH_EXIT_OK;
 		case 'V':
-			printf("hushd %s\n", hush_version());
+			printf("hushd %s\n", HUSH_VERSION);
 			return HUSH_EXIT_OK;
 		default:
 			usage(stderr);

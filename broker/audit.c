@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -140,10 +141,96 @@ audit_open_path(const char *path, int *fdp, bool *ownp, char *err,
 	return HUSH_OK;
 }
 
+static size_t
+audit_count_lines(const char *p, size_t len)
+{
+	size_t n = 0;
+
+	while (len-- > 0)
+		n += *p++ == '\n';
+	return n;
+}
+
+/*
+ * One write of everything queued. A short write is cut back off a regular
+ * file (ENOSPC, EFBIG): the log keeps whole lines only, and the lines of
+ * the requests refused for it are dropped, since they describe answers
+ * that are not given. Returns whether all of it was written.
+ */
+static bool
+audit_write(struct audit *a)
+{
+	size_t off = 0, lost;
+	ssize_t n = 0;
+	struct stat st;
+	int e = 0;
+	char line[AUDIT_MAX_LINE];
+
+	while (off < a->len) {
+		n = write(a->fd, a->buf + off, a->len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			e = n < 0 ? errno : ENOSPC;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (off == a->len) {
+		a->len = 0;
+		if (a->failed) {
+			struct audit_event ev = {
+				.event = "audit", .result = "resumed",
+				.reason = "lines were lost while the log could "
+				    "not be written", .bytes = -1,
+			};
+			struct timespec ts;
+			size_t len;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ev.status = 0;
+			len = audit_format(&ev, (uint64_t)ts.tv_sec * 1000 +
+			    (uint64_t)ts.tv_nsec / 1000000, line, sizeof(line));
+			fprintf(stderr, "hushd: audit log %s is written again "
+			    "(%llu lines were lost)\n", a->path,
+			    (unsigned long long)a->dropped);
+			a->failed = false;
+			a->dropped = 0;
+			if (len > 0 && write(a->fd, line, len) != (ssize_t)len)
+				a->failed = true;	/* told again next time */
+		}
+		return true;
+	}
+	if (off > 0 && fstat(a->fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size >= (off_t)off)
+		(void)ftruncate(a->fd, st.st_size - (off_t)off);
+	lost = audit_count_lines(a->buf, a->len);
+	if (!a->failed)
+		fprintf(stderr, "hushd: audit log %s cannot be written (%s): "
+		    "refusing requests until it can\n", a->path,
+		    off > 0 ? "short write" : strerror(e));
+	a->failed = true;
+	a->turn_failed = true;
+	a->dropped += lost;
+	a->len = 0;
+	return false;
+}
+
 static void
 audit_on_prepare(uv_prepare_t *h)
 {
-	audit_flush(h->data);
+	struct audit *a = h->data;
+	bool ok = audit_commit(a);
+
+	if (a->on_commit != NULL)
+		a->on_commit(a->commit_arg, ok);
+}
+
+void
+audit_on_commit(struct audit *a, audit_commit_fn fn, void *arg)
+{
+	a->on_commit = fn;
+	a->commit_arg = arg;
 }
 
 int
@@ -205,51 +292,29 @@ audit_log(struct audit *a, const struct audit_event *ev)
 {
 	struct timespec ts;
 	uint64_t ms;
-	size_t n;
 
+	/* a turn with more lines than the buffer writes them in parts */
 	if (AUDIT_BUF_SIZE - a->len < AUDIT_MAX_LINE)
-		audit_flush(a);
-	if (AUDIT_BUF_SIZE - a->len < AUDIT_MAX_LINE) {
-		a->dropped++;	/* still failing: the refusals are counted */
-		return;
-	}
+		(void)audit_write(a);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-	n = audit_format(ev, ms, a->buf + a->len, AUDIT_MAX_LINE);
-	a->len += n;
+	a->len += audit_format(ev, ms, a->buf + a->len, AUDIT_MAX_LINE);
 }
 
-void
+bool
+audit_commit(struct audit *a)
+{
+	bool ok = a->len > 0 ? audit_write(a) : !a->failed;
+
+	ok = ok && !a->turn_failed;
+	a->turn_failed = false;
+	return ok;
+}
+
+bool
 audit_flush(struct audit *a)
 {
-	size_t off = 0;
-	ssize_t n;
-
-	while (off < a->len) {
-		n = write(a->fd, a->buf + off, a->len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (!a->failed)
-				fprintf(stderr, "hushd: audit log %s cannot be "
-				    "written (%s): refusing credential "
-				    "requests until it can\n", a->path,
-				    n < 0 ? strerror(errno) : "short write");
-			a->failed = true;
-			break;
-		}
-		off += (size_t)n;
-	}
-	if (off > 0) {
-		memmove(a->buf, a->buf + off, a->len - off);
-		a->len -= off;
-	}
-	if (a->failed && a->len == 0) {
-		fprintf(stderr, "hushd: audit log %s is written again%s\n",
-		    a->path, a->dropped > 0 ? " (some lines were lost)" : "");
-		a->failed = false;
-		a->dropped = 0;
-	}
+	return audit_commit(a);
 }
 
 bool
@@ -258,15 +323,18 @@ audit_ok(const struct audit *a)
 	return !a->failed;
 }
 
-void
+bool
 audit_release(struct audit *a)
 {
+	bool ok;
+
 	if (a->path == NULL)
-		return;
-	audit_flush(a);
+		return true;
+	ok = audit_commit(a);
 	uv_close((uv_handle_t *)&a->prepare, NULL);
 	if (a->own_fd)
 		close(a->fd);
 	free(a->path);
 	a->path = NULL;
+	return ok;
 }

@@ -1,11 +1,14 @@
 /*
  * audit.h: the audit log, one JSON object per line.
  *
- * Lines are buffered and written once per loop iteration (a uv_prepare
- * handle flushes before the loop waits), so a busy broker does not pay a
- * system call per request and an idle one writes every line at once. When
- * a write fails, audit_ok() turns false until a later write succeeds: the
- * broker refuses credential requests meanwhile. Lines never hold a value.
+ * Group commit: the lines of one loop iteration are written in one
+ * write(2) by a uv_prepare handle before the loop waits, and the commit
+ * callback is told whether they all reached the file; the broker holds the
+ * answers of that iteration until then, so no answer leaves before its
+ * line is written. A failed or short write drops the iteration's lines
+ * (a short one is cut back off a regular file, so the log never holds a
+ * torn line) and audit_ok() turns false until a later write succeeds: the
+ * broker refuses requests meanwhile. Lines never hold a value.
  */
 #ifndef HUSH_AUDIT_H
 #define HUSH_AUDIT_H
@@ -36,14 +39,20 @@ struct audit_event {
 	const char	*reason;	/* why, for refusals; never a value */
 };
 
+/* Told once per loop iteration whether its lines were all written. */
+typedef void (*audit_commit_fn)(void *arg, bool ok);
+
 struct audit {
 	uv_prepare_t	 prepare;
 	int		 fd;
 	bool		 own_fd;	/* opened here (not stderr) */
 	char		*path;
-	bool		 failed;
+	bool		 failed;	/* the last write failed */
+	bool		 turn_failed;	/* a write of this iteration failed */
 	size_t		 len;
 	uint64_t	 dropped;	/* lines lost while failing */
+	audit_commit_fn	 on_commit;
+	void		*commit_arg;
 	char		 buf[AUDIT_BUF_SIZE];
 };
 
@@ -68,16 +77,30 @@ int audit_init(struct audit *a, uv_loop_t *loop, const char *path,
 int audit_reopen(struct audit *a, const char *path, char *err,
     size_t errlen);
 
-/* Queues a line; written by the next flush. */
+/* Sets the callback told of each iteration's commit (see above). */
+void audit_on_commit(struct audit *a, audit_commit_fn fn, void *arg);
+
+/* Queues a line; written by the next commit. */
 void audit_log(struct audit *a, const struct audit_event *ev);
 
-/* Writes what is queued now. */
-void audit_flush(struct audit *a);
+/*
+ * Writes what is queued now. Returns whether every line queued since the
+ * last commit reached the log (true when nothing was queued and the log is
+ * not failing).
+ */
+bool audit_commit(struct audit *a);
 
-/* Whether the log is being written (false: refuse credential requests). */
+/* Writes what is queued now; the same as audit_commit. */
+bool audit_flush(struct audit *a);
+
+/* Whether the log is being written (false: refuse requests). */
 bool audit_ok(const struct audit *a);
 
-/* Flushes and closes; the handle's close completes on the loop. */
-void audit_release(struct audit *a);
+/*
+ * Flushes and closes; the handle's close completes on the loop. Returns
+ * whether the last lines were written (false: they are lost, and the
+ * caller says so).
+ */
+bool audit_release(struct audit *a);
 
 #endif

@@ -424,6 +424,7 @@ broker_reload(struct broker *b)
 	gen_unref(b->gen);
 	b->gen = g;
 	b->log_dirty = true;
+	conn_reload(b);
 	broker_log("configuration reloaded");
 	broker_audit(b, "reload", "ok", NULL);
 }
@@ -547,7 +548,9 @@ broker_run(const char *conf_path, struct hush_conf *conf)
 	struct sigaction sa;
 	struct lsock *ls;
 	int rc = HUSH_EXIT_FAIL, i;
+	bool audit_up = false;
 
+	err[0] = '\0';
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	(void)sigaction(SIGPIPE, &sa, NULL);
@@ -572,6 +575,8 @@ broker_run(const char *conf_path, struct hush_conf *conf)
 		conf_release(conf);
 		goto out;
 	}
+	audit_up = true;
+	audit_on_commit(&b->audit, conn_commit, b);
 	if ((b->gen = gen_new(b, conf)) == NULL) {
 		broker_log("out of memory");
 		goto out;
@@ -600,13 +605,21 @@ broker_run(const char *conf_path, struct hush_conf *conf)
 	rc = HUSH_EXIT_OK;
 	broker_log("stopped");
 out:
+	/* every exit path leaves a stop line: a failed start says why */
+	if (audit_up && !b->stopping)
+		broker_audit(b, "stop", rc == HUSH_EXIT_OK ? "ok" : "failed",
+		    rc == HUSH_EXIT_OK || err[0] == '\0' ? NULL : err);
 	while ((ls = b->listeners) != NULL) {
 		b->listeners = ls->next;
 		lsock_close(ls);
 	}
 	if (b->conns != NULL)
 		conn_stop_all(b, true);
-	audit_release(&b->audit);
+	if (audit_up && !audit_release(&b->audit)) {
+		broker_log("the stop event could not be written to the "
+		    "audit log");
+		rc = HUSH_EXIT_FAIL;
+	}
 	watch_release(&b->watch);
 	uv_walk(&loop, broker_on_walk_close, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);

@@ -28,6 +28,15 @@
 #define CONN_LINGER_MS		1000	/* draining after an error answer */
 #define CONN_LINGER_BYTES	(64 * 1024)
 #define CONN_MAX_LINGER		256	/* past this, close at once */
+/*
+ * A refusal on the systemd protocol: systemd takes a clean EOF for an
+ * empty credential and starts the unit, and a Unix stream socket cannot be
+ * reset, but it refuses a credential over 1 MiB (E2BIG) and fails the
+ * unit. So a refusal is CONN_FAIL_BYTES zero bytes, never the credential.
+ */
+#define CONN_FAIL_CHUNK		(64 * 1024)
+#define CONN_FAIL_BYTES		((1 << 20) + 1)
+#define CONN_MAX_WBUFS		(CONN_FAIL_BYTES / CONN_FAIL_CHUNK + 1)
 
 struct broker;
 struct conn;
@@ -91,15 +100,19 @@ enum conn_timer {
 	CONN_TIMER_NONE = 0,
 	CONN_TIMER_IDLE,
 	CONN_TIMER_REQUEST,
+	CONN_TIMER_WRITE,	/* from queueing an answer to its last byte */
 };
 
 struct conn {
 	uv_pipe_t		 pipe;
 	uv_timer_t		 timer;
 	struct broker		*b;
+	/* the configuration of its last request; each request takes the
+	 * current one, and the client is found again by socket path */
 	struct gen		*gen;
 	const struct conf_client *client;
 	size_t			 client_idx;
+	char			*sock_path;	/* the socket it came on */
 	struct peer		 peer;
 	enum conn_state		 state;
 	enum conn_timer		 timer_mode;
@@ -116,7 +129,12 @@ struct conn {
 	char			 unit[PEER_MAX_UNIT];
 	char			 id[PEER_MAX_ID];
 	struct cred_state	*cs;
-	/* the response being written */
+	/* the response being written; until the audit lines of its loop
+	 * turn are written it waits on the broker's ready list */
+	struct conn		*rprev, *rnext;
+	bool			 ready;
+	unsigned		 nwbufs;
+	uv_buf_t		 wbufs[CONN_MAX_WBUFS];
 	uv_write_t		 wr;
 	uv_shutdown_t		 shut;
 	size_t			 drained;
@@ -141,6 +159,7 @@ struct broker {
 	uv_signal_t		 sig[3];
 	uv_timer_t		 stop_timer;
 	struct conn		*conns;
+	struct conn		*ready;		/* answers awaiting their audit */
 	size_t			 nconns;	/* counted against the limit */
 	size_t			 nlinger;
 	uint64_t		 accept_err_ms;	/* last accept error logged */
@@ -184,6 +203,14 @@ void conn_on_value(struct conn *cn, struct secbuf *value, const char *fp,
     int r, const char *reason, bool stale);
 /* Stop: idle connections close now, busy ones after their answer. */
 void conn_stop_all(struct broker *b, bool force);
+/*
+ * The audit lines of this loop turn were written (ok) or not: send the
+ * answers waiting for them, or 503 (systemd: a refusal) in their place.
+ * An audit_commit_fn; arg is the broker.
+ */
+void conn_commit(void *arg, bool ok);
+/* After a reload: close idle connections whose client section is gone. */
+void conn_reload(struct broker *b);
 
 /* serve.c */
 /* A value read from files is trusted this long at most without a read,

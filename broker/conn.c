@@ -13,6 +13,8 @@
 static void conn_process(struct conn *cn);
 static void conn_error(struct conn *cn, int status, const char *msg);
 static void conn_read_start(struct conn *cn);
+static const struct conf_client *conn_find_client(struct gen *g,
+    const char *path, size_t *idxp);
 
 static void
 conn_on_close(uv_handle_t *h)
@@ -26,8 +28,27 @@ conn_on_close(uv_handle_t *h)
 		gen_unref(cn->gen);
 	secbuf_unref(cn->value);
 	free(cn->dyn);
-	sodium_memzero(&cn->req, sizeof(cn->req));
+	free(cn->sock_path);
+	/* the read buffer held raw requests, Authorization headers too */
+	sodium_memzero(cn, sizeof(*cn));
 	free(cn);
+}
+
+static void
+conn_unready(struct conn *cn)
+{
+	struct broker *b = cn->b;
+
+	if (!cn->ready)
+		return;
+	if (cn->rprev != NULL)
+		cn->rprev->rnext = cn->rnext;
+	else
+		b->ready = cn->rnext;
+	if (cn->rnext != NULL)
+		cn->rnext->rprev = cn->rprev;
+	cn->rprev = cn->rnext = NULL;
+	cn->ready = false;
 }
 
 void
@@ -41,6 +62,7 @@ conn_close(struct conn *cn)
 		b->nlinger--;
 	cn->state = CONN_CLOSING;
 	serve_forget(cn);
+	conn_unready(cn);
 	if (cn->counted)
 		b->nconns--;
 	if (cn->prev != NULL)
@@ -61,6 +83,18 @@ conn_on_timer(uv_timer_t *t)
 
 	if (cn->state == CONN_CLOSING)
 		return;
+	if (cn->timer_mode == CONN_TIMER_WRITE) {
+		/* a peer that does not read must not hold its slot */
+		struct audit_event ev = {
+			.event = "request", .client = cn->client->name,
+			.has_peer = true, .uid = cn->peer.uid,
+			.pid = cn->peer.pid, .result = "write-timeout",
+			.bytes = -1, .reason = "peer does not read its answer",
+		};
+		audit_log(&cn->b->audit, &ev);
+		conn_close(cn);
+		return;
+	}
 	if (cn->timer_mode == CONN_TIMER_REQUEST && !cn->systemd &&
 	    cn->state == CONN_READING) {
 		/* half a request, then silence: answer and let go */
@@ -91,6 +125,7 @@ conn_timer(struct conn *cn, enum conn_timer mode)
 		return;
 	}
 	ms = mode == CONN_TIMER_IDLE ? cb->idle_timeout_ms :
+	    mode == CONN_TIMER_WRITE ? cn->client->write_timeout_ms :
 	    cb->request_timeout_ms;
 	uv_timer_start(&cn->timer, conn_on_timer, ms, 0);
 }
@@ -167,6 +202,11 @@ conn_on_write(uv_write_t *wr, int status)
 	cn->dyn = NULL;
 	if (cn->state == CONN_CLOSING)
 		return;
+	conn_timer(cn, CONN_TIMER_NONE);
+	/* a connection whose client section a reload removed goes now */
+	if (!cn->close_after && conn_find_client(cn->b->gen, cn->sock_path,
+	    NULL) == NULL)
+		cn->close_after = true;
 	if (status < 0 || cn->close_after || cn->b->stopping) {
 		if (status >= 0 && cn->linger && !cn->b->stopping)
 			conn_linger(cn);
@@ -187,17 +227,37 @@ conn_on_write(uv_write_t *wr, int status)
 }
 
 /*
- * Queues a response. body is copied into the head buffer when small;
- * dyn (malloc'd) and value (a reference taken here) are written after it.
+ * The answer waits until the audit lines of this loop turn are written
+ * (conn_commit). The write timer runs from here: it also keeps the loop
+ * alive while the answer waits.
  */
 static void
-conn_send(struct conn *cn, int status, const char *ctype, const char *body,
+conn_queue(struct conn *cn)
+{
+	struct broker *b = cn->b;
+
+	conn_timer(cn, CONN_TIMER_WRITE);
+	cn->state = CONN_WRITING;
+	uv_read_stop((uv_stream_t *)&cn->pipe);
+	cn->rprev = NULL;
+	cn->rnext = b->ready;
+	if (b->ready != NULL)
+		b->ready->rprev = cn;
+	b->ready = cn;
+	cn->ready = true;
+}
+
+/*
+ * Builds a response in cn's write buffers. body is copied into the head
+ * buffer when small; dyn (malloc'd) and value (a reference taken here)
+ * are written after it. HUSH_OK, or an error when it cannot be built.
+ */
+static int
+conn_build(struct conn *cn, int status, const char *ctype, const char *body,
     size_t blen, struct secbuf *value, bool close)
 {
-	uv_buf_t bufs[2];
-	unsigned nbufs = 1;
 	size_t clen = value != NULL ? secbuf_len(value) : blen;
-	int n, e;
+	int n;
 
 	if (cn->b->stopping)
 		close = true;
@@ -210,33 +270,90 @@ conn_send(struct conn *cn, int status, const char *ctype, const char *body,
 	    "%s%s\r\n", status, http_reason(status), ctype, clen,
 	    status == 401 ? "WWW-Authenticate: Bearer\r\n" : "",
 	    close ? "Connection: close\r\n" : "");
-	if (n < 0 || (size_t)n >= sizeof(cn->head)) {
-		conn_close(cn);
-		return;
-	}
-	bufs[0] = uv_buf_init(cn->head, (unsigned)n);
+	if (n < 0 || (size_t)n >= sizeof(cn->head))
+		return HUSH_ERR_INTERNAL;
+	cn->wbufs[0] = uv_buf_init(cn->head, (unsigned)n);
+	cn->nwbufs = 1;
 	if (value != NULL) {
 		cn->value = secbuf_ref(value);
-		bufs[1] = uv_buf_init((char *)secbuf_mut(value),
+		cn->wbufs[1] = uv_buf_init((char *)secbuf_mut(value),
 		    (unsigned)secbuf_len(value));
-		nbufs = 2;
+		cn->nwbufs = 2;
 	} else if (body != NULL && blen <= sizeof(cn->head) - (size_t)n &&
 	    body != cn->dyn) {
 		memcpy(cn->head + n, body, blen);
-		bufs[0].len += (unsigned)blen;
+		cn->wbufs[0].len += (unsigned)blen;
 	} else if (body != NULL) {
-		bufs[1] = uv_buf_init((char *)body, (unsigned)blen);
-		nbufs = 2;
+		cn->wbufs[1] = uv_buf_init((char *)body, (unsigned)blen);
+		cn->nwbufs = 2;
 	}
-	conn_timer(cn, CONN_TIMER_NONE);
-	cn->state = CONN_WRITING;
-	uv_read_stop((uv_stream_t *)&cn->pipe);
+	return HUSH_OK;
+}
+
+static void
+conn_send(struct conn *cn, int status, const char *ctype, const char *body,
+    size_t blen, struct secbuf *value, bool close)
+{
+	if (conn_build(cn, status, ctype, body, blen, value, close) !=
+	    HUSH_OK) {
+		conn_close(cn);
+		return;
+	}
+	conn_queue(cn);
+}
+
+/* systemd: CONN_FAIL_BYTES that are not the credential, then close. */
+static void
+conn_systemd_fail(struct conn *cn)
+{
+	static const char zeros[CONN_FAIL_CHUNK];
+	size_t left = CONN_FAIL_BYTES, n;
+
+	secbuf_unref(cn->value);
+	cn->value = NULL;
+	cn->close_after = true;
+	cn->linger = false;
+	for (cn->nwbufs = 0; left > 0; cn->nwbufs++) {
+		n = left < sizeof(zeros) ? left : sizeof(zeros);
+		cn->wbufs[cn->nwbufs] = uv_buf_init((char *)zeros, (unsigned)n);
+		left -= n;
+	}
+}
+
+static void
+conn_write(struct conn *cn)
+{
 	cn->wr.data = cn;
-	if ((e = uv_write(&cn->wr, (uv_stream_t *)&cn->pipe, bufs, nbufs,
-	    conn_on_write)) != 0) {
+	if (uv_write(&cn->wr, (uv_stream_t *)&cn->pipe, cn->wbufs, cn->nwbufs,
+	    conn_on_write) != 0) {
 		secbuf_unref(cn->value);
 		cn->value = NULL;
 		conn_close(cn);
+	}
+}
+
+void
+conn_commit(void *arg, bool ok)
+{
+	struct broker *b = arg;
+	struct conn *cn;
+	static const char body[] = "{\"error\":\"audit log unavailable\"}\n";
+
+	while ((cn = b->ready) != NULL) {
+		conn_unready(cn);
+		if (!ok) {
+			/* no answer leaves without its audit line */
+			secbuf_unref(cn->value);
+			cn->value = NULL;
+			if (cn->systemd)
+				conn_systemd_fail(cn);
+			else if (conn_build(cn, 503, "application/json", body,
+			    sizeof(body) - 1, NULL, true) != HUSH_OK) {
+				conn_close(cn);
+				continue;
+			}
+		}
+		conn_write(cn);
 	}
 }
 
@@ -255,7 +372,7 @@ conn_error(struct conn *cn, int status, const char *msg)
 	conn_send(cn, status, "application/json", body, (size_t)n, NULL,
 	    status == 400 || status == 408 || status == 413 ||
 	    status == 431 || status == 503 || status == 405 ||
-	    !cn->req.keep_alive);
+	    status == 505 || !cn->req.keep_alive);
 }
 
 static void
@@ -285,7 +402,8 @@ conn_on_value(struct conn *cn, struct secbuf *value, const char *fp, int r,
 	if (r != HUSH_OK || value == NULL) {
 		conn_audit(cn, "source-error", 500, -1, NULL, reason);
 		if (cn->systemd) {
-			conn_close(cn);
+			conn_systemd_fail(cn);
+			conn_queue(cn);
 			return;
 		}
 		/* which credential, never what its source said */
@@ -294,24 +412,22 @@ conn_on_value(struct conn *cn, struct secbuf *value, const char *fp, int r,
 		conn_error(cn, 500, msg);
 		return;
 	}
+	if (cn->systemd && secbuf_len(value) == 0) {
+		/* systemd would start the unit with it: refuse */
+		conn_audit(cn, "source-error", 0, -1, NULL, "empty value");
+		conn_systemd_fail(cn);
+		conn_queue(cn);
+		return;
+	}
 	conn_audit(cn, "ok", 200, (long long)secbuf_len(value), fp,
 	    stale ? "stale: source unreadable, last good value" : NULL);
 	if (cn->systemd) {
-		uv_buf_t buf;
-		int e;
-
 		cn->value = secbuf_ref(value);
-		buf = uv_buf_init((char *)secbuf_mut(value),
+		cn->wbufs[0] = uv_buf_init((char *)secbuf_mut(value),
 		    (unsigned)secbuf_len(value));
+		cn->nwbufs = 1;
 		cn->close_after = true;
-		cn->state = CONN_WRITING;
-		cn->wr.data = cn;
-		if (secbuf_len(value) == 0 || (e = uv_write(&cn->wr,
-		    (uv_stream_t *)&cn->pipe, &buf, 1, conn_on_write)) != 0) {
-			secbuf_unref(cn->value);
-			cn->value = NULL;
-			conn_close(cn);
-		}
+		conn_queue(cn);
 		return;
 	}
 	conn_send(cn, 200, cn->cs->c->content_type, NULL, 0, value,
@@ -344,21 +460,68 @@ conn_rate(struct conn *cn)
 	return HUSH_OK;
 }
 
-static struct cred_state *
-conn_find_cred(struct gen *g, const char *name)
+/* The client section serving socket path in g, or NULL (and *idxp). */
+static const struct conf_client *
+conn_find_client(struct gen *g, const char *path, size_t *idxp)
 {
 	size_t i;
 
-	for (i = 0; i < g->conf.ncreds; i++)
-		if (strcmp(g->conf.creds[i].name, name) == 0)
-			return &g->creds[i];
+	for (i = 0; i < g->conf.nclients; i++)
+		if (strcmp(g->conf.clients[i].socket, path) == 0) {
+			if (idxp != NULL)
+				*idxp = i;
+			return &g->conf.clients[i];
+		}
 	return NULL;
 }
 
+/*
+ * Moves cn to the configuration in force now, so a reload that revokes
+ * reaches keep-alive connections at their next request. false: the
+ * client section is gone (or changed protocol): close.
+ */
+static bool
+conn_refresh(struct conn *cn)
+{
+	struct gen *g = cn->b->gen;
+	const struct conf_client *c;
+	size_t idx;
+
+	if (cn->gen != g) {
+		gen_unref(cn->gen);
+		cn->gen = gen_ref(g);
+	}
+	if ((c = conn_find_client(g, cn->sock_path, &idx)) == NULL ||
+	    (c->protocol == CONF_PROTO_SYSTEMD) != cn->systemd)
+		return false;
+	cn->client = c;
+	cn->client_idx = idx;
+	return true;
+}
+
+/* The decision's inputs that do not depend on the protocol. */
 static void
-conn_list(struct conn *cn)
+conn_request(struct conn *cn, struct policy_request *rq,
+    enum policy_kind kind, const char *name, const char *unit)
+{
+	memset(rq, 0, sizeof(*rq));
+	rq->conf = &cn->gen->conf;
+	rq->client = cn->client;
+	rq->peer = &cn->peer;
+	rq->kind = kind;
+	rq->name = name != NULL ? name : "";
+	rq->unit = unit;
+	rq->audit_ok = audit_ok(&cn->b->audit);
+	/* first in the order: a request that is refused earlier costs too */
+	rq->rate_ok = conn_rate(cn) == HUSH_OK;
+}
+
+static void
+conn_list(struct conn *cn, const struct policy_request *lrq)
 {
 	struct gen *g = cn->gen;
+	struct policy_request rq = *lrq;
+	struct policy_verdict v;
 	size_t i, len = 0, cap = 32;
 	char *p;
 	bool first = true;
@@ -366,16 +529,19 @@ conn_list(struct conn *cn)
 	for (i = 0; i < g->conf.ncreds; i++)
 		cap += strlen(g->conf.creds[i].name) + 3;
 	if (cap > CONN_LIST_MAX || (p = malloc(cap)) == NULL) {
+		conn_audit(cn, "unavailable", 503, -1, NULL, "out of memory");
 		conn_error(cn, 503, "out of memory");
 		return;
 	}
 	len = (size_t)snprintf(p, cap, "{\"credentials\":[");
+	rq.kind = POLICY_GET;
 	for (i = 0; i < g->conf.ncreds; i++) {
 		const char *name = g->conf.creds[i].name;
 		size_t nl = strlen(name);
 
-		if (policy_check_peer(cn->client, &cn->peer) != HUSH_OK ||
-		    policy_allows(cn->client, name, NULL) != HUSH_OK)
+		/* exactly the names a GET would be given */
+		rq.name = name;
+		if (policy_decide(&rq, &v) != HUSH_OK)
 			continue;
 		/* names are letters, digits and ._-: only: no escaping */
 		if (!first)
@@ -399,13 +565,16 @@ conn_handle(struct conn *cn)
 {
 	struct http_request *req = &cn->req;
 	struct route rt;
-	const char *tok = NULL;
-	size_t toklen = 0;
-	bool has_tok;
+	struct policy_request rq;
+	struct policy_verdict v;
 	struct cred_state *cs;
 
 	cn->event = "request";
 	cn->cred_name = NULL;
+	if (!conn_refresh(cn)) {
+		conn_close(cn);
+		return;
+	}
 	if (route_match(req->target, req->target_len, req->method, &rt) !=
 	    HUSH_OK) {
 		conn_audit(cn, rt.status == 405 ? "bad-method" : "not-found",
@@ -418,9 +587,13 @@ conn_handle(struct conn *cn)
 	    rt.kind == ROUTE_LIST ? "list" : "get";
 	if (rt.kind == ROUTE_GET)
 		cn->cred_name = rt.bad_name ? "" : rt.name;
-	if (conn_rate(cn) != HUSH_OK) {
-		conn_audit(cn, "rate-limited", 429, -1, NULL, NULL);
-		conn_error(cn, 429, "too many requests");
+	conn_request(cn, &rq, rt.kind == ROUTE_HEALTH ? POLICY_HEALTH :
+	    rt.kind == ROUTE_LIST ? POLICY_LIST : POLICY_GET,
+	    cn->cred_name, NULL);
+	rq.has_token = http_request_bearer(req, &rq.token, &rq.token_len);
+	if (policy_decide(&rq, &v) != HUSH_OK) {
+		conn_audit(cn, v.result, v.status, -1, NULL, v.reason);
+		conn_error(cn, v.status, v.message);
 		return;
 	}
 	if (rt.kind == ROUTE_HEALTH) {
@@ -432,41 +605,12 @@ conn_handle(struct conn *cn)
 		    NULL, !req->keep_alive);
 		return;
 	}
-	has_tok = http_request_bearer(req, &tok, &toklen);
-	if (policy_check_token(cn->client, has_tok, tok, toklen) !=
-	    HUSH_OK) {
-		conn_audit(cn, "unauthorized", 401, -1, NULL, has_tok ?
-		    "wrong token" : "no token");
-		conn_error(cn, 401, "token missing or wrong");
-		return;
-	}
-	if (!audit_ok(&cn->b->audit)) {
-		conn_audit(cn, "unavailable", 503, -1, NULL, "audit log");
-		conn_error(cn, 503, "audit log unavailable");
-		return;
-	}
 	if (rt.kind == ROUTE_LIST) {
-		conn_list(cn);
-		return;
-	}
-	/* unknown and not allowed look the same; the audit log differs */
-	cs = rt.bad_name ? NULL : conn_find_cred(cn->gen, rt.name);
-	if (cs == NULL) {
-		conn_audit(cn, "unknown", 404, -1, NULL, NULL);
-		conn_error(cn, 404, "no such credential");
-		return;
-	}
-	if (policy_check_peer(cn->client, &cn->peer) != HUSH_OK) {
-		conn_audit(cn, "denied", 404, -1, NULL, "peer uid/gid");
-		conn_error(cn, 404, "no such credential");
-		return;
-	}
-	if (policy_allows(cn->client, rt.name, NULL) != HUSH_OK) {
-		conn_audit(cn, "denied", 404, -1, NULL, "not in allow");
-		conn_error(cn, 404, "no such credential");
+		conn_list(cn, &rq);
 		return;
 	}
 	/* the route lives on the stack: keep the config's copy */
+	cs = &cn->gen->creds[v.cred];
 	cn->cred_name = cs->c->name;
 	cn->cs = cs;
 	cn->state = CONN_WAITING;
@@ -485,12 +629,15 @@ conn_process(struct conn *cn)
 		conn_timer(cn, CONN_TIMER_REQUEST);
 		r = http_request_feed(&cn->req, cn->buf, cn->buflen, &used);
 		if (r == HUSH_ERR_INCOMPLETE) {
+			/* the parser copied what it needs (a token, too) */
+			sodium_memzero(cn->buf, cn->buflen);
 			cn->buflen = 0;
 			return;
 		}
 		if (r != HUSH_OK) {
 			int st = cn->req.status != 0 ? cn->req.status : 400;
 
+			sodium_memzero(cn->buf, cn->buflen);
 			cn->buflen = 0;
 			cn->event = "request";
 			cn->cred_name = NULL;
@@ -547,6 +694,8 @@ conn_read_start(struct conn *cn)
 static void
 conn_systemd(struct conn *cn)
 {
+	struct policy_request rq;
+	struct policy_verdict v;
 	struct cred_state *cs;
 	int fd;
 
@@ -558,35 +707,38 @@ conn_systemd(struct conn *cn)
 		cn->unit[0] = '\0';
 		conn_audit(cn, "bad-request", 0, -1, NULL,
 		    "peer address is not systemd's");
-		conn_close(cn);
+		conn_systemd_fail(cn);
+		conn_queue(cn);
 		return;
 	}
 	cn->cred_name = cn->id;
-	if (policy_check_peer(cn->client, &cn->peer) != HUSH_OK) {
-		conn_audit(cn, "denied", 0, -1, NULL, "peer uid/gid");
-		conn_close(cn);
+	conn_request(cn, &rq, POLICY_GET, cn->id, cn->unit);
+	if (policy_decide(&rq, &v) != HUSH_OK) {
+		conn_audit(cn, v.result, 0, -1, NULL, v.reason != NULL ?
+		    v.reason : v.message);
+		conn_systemd_fail(cn);
+		conn_queue(cn);
 		return;
 	}
-	if ((cs = conn_find_cred(cn->gen, cn->id)) == NULL) {
-		conn_audit(cn, "unknown", 0, -1, NULL, NULL);
-		conn_close(cn);
-		return;
-	}
-	if (policy_allows(cn->client, cn->id, cn->unit) != HUSH_OK) {
-		conn_audit(cn, "denied", 0, -1, NULL, "not in allow");
-		conn_close(cn);
-		return;
-	}
-	if (!audit_ok(&cn->b->audit) || conn_rate(cn) != HUSH_OK) {
-		conn_audit(cn, "unavailable", 0, -1, NULL,
-		    audit_ok(&cn->b->audit) ? "rate" : "audit log");
-		conn_close(cn);
-		return;
-	}
+	cs = &cn->gen->creds[v.cred];
+	cn->cred_name = cs->c->name;
 	cn->cs = cs;
 	cn->state = CONN_WAITING;
 	conn_timer(cn, CONN_TIMER_REQUEST);
 	serve_get(cn, cs);
+}
+
+/* Connections counted against client c's share (same socket). */
+static uint64_t
+conn_count_client(struct broker *b, const char *path)
+{
+	struct conn *cn;
+	uint64_t n = 0;
+
+	for (cn = b->conns; cn != NULL; cn = cn->nextc)
+		if (cn->counted && strcmp(cn->sock_path, path) == 0)
+			n++;
+	return n;
 }
 
 void
@@ -597,7 +749,7 @@ conn_on_connection(uv_stream_t *server, int status)
 	struct gen *g = b->gen;
 	const struct conf_client *c = NULL;
 	struct conn *cn;
-	size_t i;
+	size_t i = 0;
 	int fd;
 
 	if (status < 0) {
@@ -627,19 +779,16 @@ conn_on_connection(uv_stream_t *server, int status)
 		uv_close((uv_handle_t *)&cn->pipe, conn_on_close);
 		return;
 	}
-	for (i = 0; i < g->conf.nclients; i++)
-		if (strcmp(g->conf.clients[i].name, ls->client) == 0) {
-			c = &g->conf.clients[i];
-			break;
-		}
+	c = conn_find_client(g, ls->path, &i);
 	cn->gen = gen_ref(g);
 	cn->client = c;
 	cn->client_idx = i;
+	cn->sock_path = strdup(ls->path);
 	cn->nextc = b->conns;
 	if (b->conns != NULL)
 		b->conns->prev = cn;
 	b->conns = cn;
-	if (c == NULL || b->stopping ||
+	if (c == NULL || b->stopping || cn->sock_path == NULL ||
 	    uv_fileno((uv_handle_t *)&cn->pipe, &fd) != 0 ||
 	    peer_get(fd, &cn->peer) != HUSH_OK) {
 		conn_close(cn);
@@ -648,13 +797,19 @@ conn_on_connection(uv_stream_t *server, int status)
 	http_request_init(&cn->req, g->conf.broker.max_request_size);
 	cn->req.keep_alive = false;
 	cn->systemd = c->protocol == CONF_PROTO_SYSTEMD;
-	if (b->nconns >= g->conf.broker.max_connections) {
+	if (b->nconns >= g->conf.broker.max_connections ||
+	    conn_count_client(b, cn->sock_path) >=
+	    conf_client_share(&g->conf.broker, c)) {
+		bool all = b->nconns >= g->conf.broker.max_connections;
+
 		cn->over = true;
 		cn->event = "connect";
-		conn_audit(cn, "over-capacity", 503, -1, NULL, NULL);
-		if (cn->systemd)
-			conn_close(cn);
-		else
+		conn_audit(cn, "over-capacity", 503, -1, NULL, all ?
+		    "max_connections" : "client max_connections");
+		if (cn->systemd) {
+			conn_systemd_fail(cn);
+			conn_queue(cn);
+		} else
 			conn_error(cn, 503, "too many connections");
 		return;
 	}
@@ -677,6 +832,20 @@ conn_stop_all(struct broker *b, bool force)
 		next = cn->nextc;
 		if (force || (cn->state == CONN_READING && cn->buflen == 0 &&
 		    !cn->req.started && cn->req.used == 0))
+			conn_close(cn);
+	}
+}
+
+void
+conn_reload(struct broker *b)
+{
+	struct conn *cn, *next;
+
+	/* busy ones close after their answer (conn_on_write) */
+	for (cn = b->conns; cn != NULL; cn = next) {
+		next = cn->nextc;
+		if (cn->state == CONN_READING &&
+		    conn_find_client(b->gen, cn->sock_path, NULL) == NULL)
 			conn_close(cn);
 	}
 }

@@ -136,6 +136,11 @@ http_on_headers_complete(http_parser *p)
 	struct http_request *req = p->data;
 	int body;
 
+	/* HTTP/0.9, 2, 3... carried over this parser are not what they say */
+	if (p->http_major != 1 || p->http_minor > 1) {
+		req->status = 505;
+		return -1;
+	}
 	body = req->has_te || (p->flags & F_CHUNKED) != 0 ||
 	    (p->content_length != 0 && p->content_length != ULLONG_MAX);
 	if (body) {
@@ -185,7 +190,8 @@ http_request_feed(struct http_request *req, const char *buf, size_t len,
 		return HUSH_ERR_INCOMPLETE;
 	if (req->status == 0)
 		req->status = e == HPE_HEADER_OVERFLOW ? 431 : 400;
-	return req->status == 400 ? HUSH_ERR_INVALID : HUSH_ERR_TOO_LARGE;
+	return req->status == 413 || req->status == 431 ?
+	    HUSH_ERR_TOO_LARGE : HUSH_ERR_INVALID;
 }
 
 bool
@@ -224,6 +230,7 @@ http_reason(int status)
 	case 431:	return "Request Header Fields Too Large";
 	case 500:	return "Internal Server Error";
 	case 503:	return "Service Unavailable";
+	case 505:	return "HTTP Version Not Supported";
 	}
 	return "Error";
 }

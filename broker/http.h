@@ -61,7 +61,8 @@ void http_request_reset(struct http_request *req);
  * (*usedp bytes of buf belong to it; the rest belong to the next one),
  * HUSH_ERR_INCOMPLETE when all of buf was taken and more is needed, or
  * HUSH_ERR_INVALID / HUSH_ERR_TOO_LARGE with req->status set to the
- * answer (400, 413, 431); the connection must then close.
+ * answer (400, 405, 505; 413, 431); the connection must then close. Only
+ * HTTP/1.0 and HTTP/1.1 are accepted.
  */
 int http_request_feed(struct http_request *req, const char *buf, size_t len,
     size_t *usedp);

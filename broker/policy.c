@@ -59,3 +59,56 @@ policy_allows(const struct conf_client *c, const char *name,
 	}
 	return HUSH_ERR_DENIED;
 }
+
+static int
+policy_refuse(struct policy_verdict *v, int status, const char *result,
+    const char *reason, const char *message)
+{
+	v->status = status;
+	v->result = result;
+	v->reason = reason;
+	v->message = message;
+	return HUSH_ERR_DENIED;
+}
+
+int
+policy_decide(const struct policy_request *rq, struct policy_verdict *v)
+{
+	const struct conf_client *c = rq->client;
+	size_t i;
+
+	memset(v, 0, sizeof(*v));
+	if (!rq->rate_ok)
+		return policy_refuse(v, 429, "rate-limited", NULL,
+		    "too many requests");
+	if (rq->kind == POLICY_HEALTH)
+		goto ok;
+	/* a systemd client has no way to send a token: it never passes */
+	if (c->has_token_hash && (c->protocol != CONF_PROTO_HTTP ||
+	    policy_check_token(c, rq->has_token, rq->token, rq->token_len) !=
+	    HUSH_OK))
+		return policy_refuse(v, 401, "unauthorized", rq->has_token ?
+		    "wrong token" : "no token", "token missing or wrong");
+	if (!rq->audit_ok)
+		return policy_refuse(v, 503, "unavailable", "audit log",
+		    "audit log unavailable");
+	if (rq->kind == POLICY_LIST)
+		goto ok;
+	for (i = 0; i < rq->conf->ncreds; i++)
+		if (strcmp(rq->conf->creds[i].name, rq->name) == 0)
+			break;
+	if (rq->name[0] == '\0' || i == rq->conf->ncreds)
+		return policy_refuse(v, 404, "unknown", NULL,
+		    "no such credential");
+	if (policy_check_peer(c, rq->peer) != HUSH_OK)
+		return policy_refuse(v, 404, "denied", "peer uid/gid",
+		    "no such credential");
+	if (policy_allows(c, rq->name, rq->unit) != HUSH_OK)
+		return policy_refuse(v, 404, "denied", "not in allow",
+		    "no such credential");
+	v->cred = i;
+ok:
+	v->status = 200;
+	v->result = "ok";
+	return HUSH_OK;
+}

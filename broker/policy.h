@@ -43,4 +43,52 @@ int policy_check_token(const struct conf_client *c, bool present,
 int policy_allows(const struct conf_client *c, const char *name,
     const char *unit);
 
+/* What a request asks for, whichever protocol carried it. */
+enum policy_kind {
+	POLICY_HEALTH = 0,	/* GET /v1/health */
+	POLICY_LIST,		/* GET /v1/credentials */
+	POLICY_GET,		/* one credential (HTTP or systemd) */
+};
+
+/*
+ * Everything one decision depends on. The caller fills it from the
+ * configuration in force when the request arrived (never the one its
+ * connection was accepted under) and from the broker's state: whether the
+ * client's rate bucket had a token for this request, whether the audit log
+ * is being written.
+ */
+struct policy_request {
+	const struct hush_conf	 *conf;
+	const struct conf_client *client;
+	const struct peer	 *peer;
+	enum policy_kind	  kind;
+	const char		 *name;		/* POLICY_GET; "" cannot exist */
+	const char		 *unit;		/* systemd unit, or NULL */
+	bool			  has_token;	/* HTTP: a bearer token came */
+	const char		 *token;
+	size_t			  token_len;
+	bool			  rate_ok;
+	bool			  audit_ok;
+};
+
+/* The verdict and what the audit log says about it. */
+struct policy_verdict {
+	int		 status;	/* HTTP status: 200, 401, 404, 429, 503 */
+	const char	*result;	/* audit "result": "ok", "denied", ... */
+	const char	*reason;	/* audit "reason", or NULL */
+	const char	*message;	/* error body for the caller, or NULL */
+	size_t		 cred;		/* POLICY_GET and 200: conf->creds index */
+};
+
+/*
+ * The one decision every protocol makes, in this order: rate (429, before
+ * the token so that guessing it is rate limited), health is then answered,
+ * token (401; HTTP clients only), audit log (503), list is then answered,
+ * lookup (404 "unknown"), peer uid/gid (404 "denied"), allow (404
+ * "denied"). Unknown and not allowed give the caller the same answer; the
+ * audit reason tells them apart. Returns HUSH_OK when the request may be
+ * served, HUSH_ERR_DENIED otherwise; *v is set either way.
+ */
+int policy_decide(const struct policy_request *rq, struct policy_verdict *v);
+
 #endif

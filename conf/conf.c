@@ -54,7 +54,8 @@ static const char *const redact_keys[] = {
 };
 static const char *const client_keys[] = {
 	"socket", "socket_mode", "socket_group", "protocol", "uid", "gid",
-	"token_hash", "allow", "rate", NULL
+	"token_hash", "allow", "rate", "max_connections", "write_timeout",
+	NULL
 };
 static const char *const credential_keys[] = {
 	"source", "json_field", "json_omit", "content_type", "max_size",
@@ -1032,6 +1033,7 @@ conv_client(struct loader *ld, const struct raw_section *s,
 	size_t i;
 
 	c->socket_mode = CONF_DEFAULT_SOCKET_MODE;
+	c->write_timeout_ms = CONF_DEFAULT_WRITE_TIMEOUT_MS;
 	for (i = 0; i < s->nkv; i++) {
 		cv.kv = &s->kv[i];
 		if (KEY("socket")) {
@@ -1098,6 +1100,12 @@ conv_client(struct loader *ld, const struct raw_section *s,
 				    "1000/h");
 			else
 				c->has_rate = true;
+		} else if (KEY("max_connections"))
+			get_uint(&cv, 1, 1000000, &c->max_connections);
+		else if (KEY("write_timeout")) {
+			get_duration(&cv, &c->write_timeout_ms);
+			if (c->write_timeout_ms == 0)
+				bad_value(&cv, "a duration above zero");
 		}
 	}
 	/* systemd's manager connects as root; trust no one else by default */
@@ -1598,6 +1606,18 @@ conf_find_cred(const struct hush_conf *conf, const char *name)
 		if (strcmp(conf->creds[i].name, name) == 0)
 			return &conf->creds[i];
 	return NULL;
+}
+
+uint64_t
+conf_client_share(const struct conf_broker *b, const struct conf_client *c)
+{
+	uint64_t share = CONF_DEFAULT_CLIENT_MAX_CONNECTIONS;
+
+	if (c->max_connections != 0)
+		share = c->max_connections;
+	if (share > b->max_connections)
+		share = b->max_connections;
+	return share > 0 ? share : 1;
 }
 
 const struct conf_client *

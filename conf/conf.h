@@ -26,6 +26,10 @@
 #define CONF_DEFAULT_IDLE_TIMEOUT_MS	30000
 #define CONF_DEFAULT_REQUEST_TIMEOUT_MS	5000
 #define CONF_DEFAULT_MAX_REQUEST_SIZE	8192
+/* a client's share of [broker] max_connections when it sets none: a
+ * sixteenth of the default cap, so one client cannot take it all */
+#define CONF_DEFAULT_CLIENT_MAX_CONNECTIONS	64
+#define CONF_DEFAULT_WRITE_TIMEOUT_MS	10000
 #define CONF_MAX_REQUEST_SIZE_LIMIT	(1 << 20)
 #define CONF_DEFAULT_SOCKET_MODE	0660
 #define CONF_DEFAULT_CONTENT_TYPE	"application/octet-stream"
@@ -101,8 +105,14 @@ struct conf_client {
 	size_t		 nallow;
 	bool		 has_rate;
 	struct val_rate	 rate;
+	uint64_t	 max_connections;	/* 0: the default share */
+	uint64_t	 write_timeout_ms;	/* a peer not reading is closed */
 	struct conf_where where;
 };
+
+/* The connections client c may hold at once under broker cap b. */
+uint64_t conf_client_share(const struct conf_broker *b,
+    const struct conf_client *c);
 
 enum conf_source_kind {
 	CONF_SRC_FILE = 0,

@@ -1,6 +1,9 @@
 """protocol = systemd: a client that does what LoadCredential= does (bind
 an abstract \\0<hex>/unit/<unit>/<ID> name, connect, shut down writing,
-read to EOF) gets the credential; every refusal is a close with nothing."""
+read to EOF) gets the credential. Every refusal and every failing source
+must make systemd fail the unit: a clean EOF would start it with an empty
+credential, so hushd answers 1 MiB + 1 bytes (systemd's E2BIG) that are
+not the credential, and audits why."""
 import os
 import socket
 import sys
@@ -15,7 +18,7 @@ audit_log = {dir}/audit.jsonl
 [client "creds"]
 socket = {dir}/creds.sock
 protocol = systemd
-allow = db, web.service:tls
+allow = db, web.service:tls, missing, empty
 [client "picky"]
 socket = {dir}/picky.sock
 protocol = systemd
@@ -27,12 +30,20 @@ source = file:{dir}/db
 source = file:{dir}/db
 [credential "other"]
 source = file:{dir}/db
+[credential "missing"]
+source = file:{dir}/gone
+[credential "empty"]
+source = file:{dir}/empty
 """ % (os.getuid() + 4242)
 
 t = Checks()
 h = Hushd(CONF, sockets=("creds.sock", "picky.sock"), start=False)
 h.write("db", SECRET)
+h.write("empty", "")
+h.write("gone", SECRET)
 h.start()
+os.unlink(h.path("gone"))   # never served, then unreadable
+FAIL = (1 << 20) + 1   # one byte over systemd's limit: E2BIG
 nonce = [0]
 
 
@@ -56,20 +67,37 @@ def load(unit, cid, sock=None, addr=None):
     return out
 
 
+def refused(out):
+    """What systemd refuses: over 1 MiB, and nothing of the secret."""
+    return len(out) == FAIL and SECRET.encode() not in out and \
+        out.strip(b"\0") == b""
+
+
 try:
     t.eq(load("app.service", "db"), SECRET.encode(), "allowed ID: the value")
     t.eq(load("web.service", "tls"), SECRET.encode(), "UNIT:ID for that unit")
-    t.eq(load("app.service", "tls"), b"", "UNIT:ID, another unit: nothing")
-    t.eq(load("app.service", "other"), b"", "not allowed: nothing")
-    t.eq(load("app.service", "nope"), b"", "unknown: nothing")
-    t.eq(load("", "", addr=""), b"", "unbound peer (no address): nothing")
-    t.eq(load("", "", addr="\0XYZ/unit/a.service/db"), b"",
-         "not hex: nothing")
-    t.eq(load("", "", addr="\0" + "a" * 17 + "/unit/a.service/db"), b"",
-         "17 hex digits: nothing")
-    t.eq(load("app.service", "db", sock=h.sockets[1]), b"",
-         "peer uid mismatch: nothing")
+    t.ok(refused(load("app.service", "tls")),
+         "UNIT:ID, another unit: refused with 1 MiB + 1")
+    t.ok(refused(load("app.service", "other")),
+         "not allowed: refused with 1 MiB + 1")
+    t.ok(refused(load("app.service", "nope")),
+         "unknown: refused with 1 MiB + 1")
+    t.ok(refused(load("", "", addr="")),
+         "unbound peer (no address): refused with 1 MiB + 1")
+    t.ok(refused(load("", "", addr="\0XYZ/unit/a.service/db")),
+         "not hex: refused with 1 MiB + 1")
+    t.ok(refused(load("", "", addr="\0" + "a" * 17 + "/unit/a.service/db")),
+         "17 hex digits: refused with 1 MiB + 1")
+    t.ok(refused(load("app.service", "db", sock=h.sockets[1])),
+         "peer uid mismatch: refused with 1 MiB + 1")
+    t.ok(refused(load("app.service", "missing")),
+         "failing source: refused, not an empty credential")
+    t.ok(refused(load("app.service", "empty")),
+         "empty value: refused, not an empty credential")
     lines = [l for l in h.audit_lines() if l.get("event") == "get"]
+    t.ok(any(l.get("credential") == "missing" and
+             l.get("result") == "source-error" for l in lines),
+         "audit: the failing source says why")
     t.ok(any(l.get("unit") == "app.service" and l.get("credential") == "db"
              and l.get("result") == "ok" and "fp" in l for l in lines),
          "audit: served, with unit and fp")

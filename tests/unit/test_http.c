@@ -124,6 +124,35 @@ http_parse_rejects_a_long_target_with_431(void **state)
 }
 
 static void
+http_parse_answers_505_to_versions_other_than_1_0_and_1_1(void **state)
+{
+	static const char *const bad[] = {
+		"GET /v1/health HTTP/2.0\r\n\r\n",
+		"GET /v1/health HTTP/0.9\r\n\r\n",
+		"GET /v1/health HTTP/1.2\r\n\r\n",
+		"GET /v1/health HTTP/3.0\r\nHost: hush\r\n\r\n",
+	};
+	static const char *const good[] = {
+		"GET /v1/health HTTP/1.0\r\n\r\n",
+		"GET /v1/health HTTP/1.1\r\n\r\n",
+	};
+	struct http_request req;
+	size_t i, used = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		http_request_init(&req, 8192);
+		assert_int_equal(feed(&req, bad[i], &used), HUSH_ERR_INVALID);
+		assert_int_equal(req.status, 505);
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		http_request_init(&req, 8192);
+		assert_int_equal(feed(&req, good[i], &used), HUSH_OK);
+	}
+	assert_string_equal(http_reason(505), "HTTP Version Not Supported");
+}
+
+static void
 http_parse_refuses_bodies(void **state)
 {
 	struct http_request req;
@@ -204,6 +233,8 @@ main(void)
 		    http_parse_rejects_headers_over_the_limit_with_431),
 		cmocka_unit_test(http_parse_rejects_a_long_target_with_431),
 		cmocka_unit_test(http_parse_refuses_bodies),
+		cmocka_unit_test(
+		    http_parse_answers_505_to_versions_other_than_1_0_and_1_1),
 		cmocka_unit_test(http_bearer_needs_the_scheme_and_one_header),
 		cmocka_unit_test(http_reset_wipes_the_token),
 		cmocka_unit_test(http_parse_sees_http10_as_not_keep_alive),

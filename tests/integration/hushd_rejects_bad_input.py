@@ -68,6 +68,10 @@ try:
 
     out = h.raw(bytes(range(256)) * 8)
     t.eq(status_of(out), 400, "binary junk: 400")
+    for v in (b"HTTP/2.0", b"HTTP/0.9", b"HTTP/1.2"):
+        out = h.raw(b"GET /v1/credentials/one " + v + b"\r\n\r\n")
+        t.eq(status_of(out), 505, "%s: 505" % v.decode())
+        t.ok(b"Connection: close" in out, "%s: then closed" % v.decode())
     out = h.raw(b"GET /v1/credentials/../../etc/passwd HTTP/1.1\r\n\r\n")
     t.eq(status_of(out), 404, "path traversal: 404")
     out = h.raw(b"GET /v1/credentials/tok%00 HTTP/1.1\r\n\r\n")

@@ -188,7 +188,6 @@ audit_write(struct audit *a)
 			size_t len;
 
 			clock_gettime(CLOCK_REALTIME, &ts);
-			ev.status = 0;
 			len = audit_format(&ev, (uint64_t)ts.tv_sec * 1000 +
 			    (uint64_t)ts.tv_nsec / 1000000, line, sizeof(line));
 			fprintf(stderr, "hushd: audit log %s is written again "
@@ -302,19 +301,18 @@ audit_log(struct audit *a, const struct audit_event *ev)
 }
 
 bool
-audit_commit(struct audit *a)
+audit_flush(struct audit *a)
 {
-	bool ok = a->len > 0 ? audit_write(a) : !a->failed;
-
-	ok = ok && !a->turn_failed;
-	a->turn_failed = false;
-	return ok;
+	return a->len > 0 ? audit_write(a) : !a->failed;
 }
 
 bool
-audit_flush(struct audit *a)
+audit_commit(struct audit *a)
 {
-	return audit_commit(a);
+	bool ok = audit_flush(a) && !a->turn_failed;
+
+	a->turn_failed = false;
+	return ok;
 }
 
 bool

@@ -90,7 +90,7 @@ void audit_log(struct audit *a, const struct audit_event *ev);
  */
 bool audit_commit(struct audit *a);
 
-/* Writes what is queued now; the same as audit_commit. */
+/* Writes what is queued now (mid-turn: the commit still tells). */
 bool audit_flush(struct audit *a);
 
 /* Whether the log is being written (false: refuse requests). */

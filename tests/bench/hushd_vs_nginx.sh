@@ -34,6 +34,7 @@ idle_timeout = 5m
 [client "bench"]
 socket = $work/bench.sock
 allow = bench
+max_connections = 20000
 [client "probe"]
 socket = $work/probe.sock
 allow = bench

@@ -15,6 +15,10 @@ static void conn_error(struct conn *cn, int status, const char *msg);
 static void conn_read_start(struct conn *cn);
 static const struct conf_client *conn_find_client(struct gen *g,
     const char *path, size_t *idxp);
+static void conn_audit(struct conn *cn, const char *result, int status,
+    long long bytes, const char *fp, const char *reason);
+static void conn_systemd_fail(struct conn *cn);
+static void conn_queue(struct conn *cn);
 
 static void
 conn_on_close(uv_handle_t *h)
@@ -93,6 +97,16 @@ conn_on_timer(uv_timer_t *t)
 		};
 		audit_log(&cn->b->audit, &ev);
 		conn_close(cn);
+		return;
+	}
+	if (cn->timer_mode == CONN_TIMER_REQUEST && cn->systemd &&
+	    cn->state == CONN_WAITING) {
+		/* a source slower than request_timeout: fail the unit */
+		serve_forget(cn);
+		conn_audit(cn, "source-error", 0, -1, NULL,
+		    "request_timeout");
+		conn_systemd_fail(cn);
+		conn_queue(cn);
 		return;
 	}
 	if (cn->timer_mode == CONN_TIMER_REQUEST && !cn->systemd &&

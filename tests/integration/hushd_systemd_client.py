@@ -15,10 +15,11 @@ SECRET = "systemd-credential-secret-0123456789abcdef"
 CONF = """
 [broker]
 audit_log = {dir}/audit.jsonl
+request_timeout = 1s
 [client "creds"]
 socket = {dir}/creds.sock
 protocol = systemd
-allow = db, web.service:tls, missing, empty
+allow = db, web.service:tls, missing, empty, slow
 [client "picky"]
 socket = {dir}/picky.sock
 protocol = systemd
@@ -34,6 +35,9 @@ source = file:{dir}/db
 source = file:{dir}/gone
 [credential "empty"]
 source = file:{dir}/empty
+[credential "slow"]
+source = exec:/bin/sleep 4
+timeout = 10s
 """ % (os.getuid() + 4242)
 
 t = Checks()
@@ -94,7 +98,12 @@ try:
          "failing source: refused, not an empty credential")
     t.ok(refused(load("app.service", "empty")),
          "empty value: refused, not an empty credential")
+    t.ok(refused(load("app.service", "slow")),
+         "source slower than request_timeout: refused")
     lines = [l for l in h.audit_lines() if l.get("event") == "get"]
+    t.ok(any(l.get("credential") == "slow" and
+             l.get("reason") == "request_timeout" for l in lines),
+         "audit: the slow source says request_timeout")
     t.ok(any(l.get("credential") == "missing" and
              l.get("result") == "source-error" for l in lines),
          "audit: the failing source says why")

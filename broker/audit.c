@@ -196,7 +196,7 @@ audit_write(struct audit *a)
 			a->failed = false;
 			a->dropped = 0;
 			if (len > 0 && write(a->fd, line, len) != (ssize_t)len)
-				a->failed = true;	/* told again next time */
+				a->failed = true;	/* said again */
 		}
 		return true;
 	}

@@ -48,7 +48,7 @@ struct audit {
 	bool		 own_fd;	/* opened here (not stderr) */
 	char		*path;
 	bool		 failed;	/* the last write failed */
-	bool		 turn_failed;	/* a write of this iteration failed */
+	bool		 turn_failed;	/* a write of this turn failed */
 	size_t		 len;
 	uint64_t	 dropped;	/* lines lost while failing */
 	audit_commit_fn	 on_commit;

@@ -159,7 +159,7 @@ struct broker {
 	uv_signal_t		 sig[3];
 	uv_timer_t		 stop_timer;
 	struct conn		*conns;
-	struct conn		*ready;		/* answers awaiting their audit */
+	struct conn		*ready;		/* answers awaiting audit */
 	size_t			 nconns;	/* counted against the limit */
 	size_t			 nlinger;
 	uint64_t		 accept_err_ms;	/* last accept error logged */

@@ -58,26 +58,26 @@ enum policy_kind {
  * is being written.
  */
 struct policy_request {
-	const struct hush_conf	 *conf;
+	const struct hush_conf *conf;
 	const struct conf_client *client;
-	const struct peer	 *peer;
-	enum policy_kind	  kind;
-	const char		 *name;		/* POLICY_GET; "" cannot exist */
-	const char		 *unit;		/* systemd unit, or NULL */
-	bool			  has_token;	/* HTTP: a bearer token came */
-	const char		 *token;
-	size_t			  token_len;
-	bool			  rate_ok;
-	bool			  audit_ok;
+	const struct peer *peer;
+	enum policy_kind kind;
+	const char	*name;		/* POLICY_GET; "" cannot exist */
+	const char	*unit;		/* systemd unit, or NULL */
+	bool		 has_token;	/* HTTP: a bearer token came */
+	const char	*token;
+	size_t		 token_len;
+	bool		 rate_ok;
+	bool		 audit_ok;
 };
 
 /* The verdict and what the audit log says about it. */
 struct policy_verdict {
-	int		 status;	/* HTTP status: 200, 401, 404, 429, 503 */
-	const char	*result;	/* audit "result": "ok", "denied", ... */
+	int		 status;	/* HTTP: 200, 401, 404, 429, 503 */
+	const char	*result;	/* audit "result": "ok", "denied"... */
 	const char	*reason;	/* audit "reason", or NULL */
-	const char	*message;	/* error body for the caller, or NULL */
-	size_t		 cred;		/* POLICY_GET and 200: conf->creds index */
+	const char	*message;	/* error body for the caller */
+	size_t		 cred;		/* GET, 200: conf->creds index */
 };
 
 /*

@@ -106,7 +106,7 @@ struct conf_client {
 	bool		 has_rate;
 	struct val_rate	 rate;
 	uint64_t	 max_connections;	/* 0: the default share */
-	uint64_t	 write_timeout_ms;	/* a peer not reading is closed */
+	uint64_t	 write_timeout_ms;	/* then a non-reader closes */
 	struct conf_where where;
 };
 

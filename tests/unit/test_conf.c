@@ -327,6 +327,38 @@ conf_two_clients_on_one_socket_is_an_error(void **state)
 }
 
 static void
+conf_client_share_and_write_timeout(void **state)
+{
+	struct hush_conf conf;
+	struct conf_errs errs;
+	const struct conf_client *a, *b;
+
+	(void)state;
+	assert_int_equal(load_text("[broker]\nmax_connections = 100\n"
+	    "[client \"a\"]\nsocket = /tmp/a.sock\n"
+	    "[client \"b\"]\nsocket = /tmp/b.sock\nmax_connections = 7\n"
+	    "write_timeout = 2s\n", &conf, &errs), HUSH_OK);
+	assert_non_null(a = conf_find_client(&conf, "a"));
+	assert_non_null(b = conf_find_client(&conf, "b"));
+	/* the default share is well under the global cap */
+	assert_int_equal(conf_client_share(&conf.broker, a),
+	    CONF_DEFAULT_CLIENT_MAX_CONNECTIONS);
+	assert_int_equal(a->write_timeout_ms, CONF_DEFAULT_WRITE_TIMEOUT_MS);
+	assert_int_equal(conf_client_share(&conf.broker, b), 7);
+	assert_int_equal(b->write_timeout_ms, 2000);
+	/* never above the global cap */
+	conf.broker.max_connections = 5;
+	assert_int_equal(conf_client_share(&conf.broker, a), 5);
+	assert_int_equal(conf_client_share(&conf.broker, b), 5);
+	conf_release(&conf);
+	conf_errs_release(&errs);
+	expect_error("[client \"a\"]\nsocket = /tmp/a.sock\n"
+	    "write_timeout = 0s\n", "t.ini:3:");
+	expect_error("[client \"a\"]\nsocket = /tmp/a.sock\n"
+	    "max_connections = 0\n", "t.ini:3:");
+}
+
+static void
 conf_socket_path_too_long_is_rejected_not_truncated(void **state)
 {
 	char text[512];
@@ -620,6 +652,7 @@ main(void)
 		cmocka_unit_test(conf_syntax_errors_name_their_lines),
 		cmocka_unit_test(conf_duplicate_key_names_first_location),
 		cmocka_unit_test(conf_two_clients_on_one_socket_is_an_error),
+		cmocka_unit_test(conf_client_share_and_write_timeout),
 		cmocka_unit_test(conf_socket_path_too_long_is_rejected_not_truncated),
 		cmocka_unit_test(conf_allow_naming_unknown_credential_is_an_error),
 		cmocka_unit_test(conf_source_errors_are_reported_at_their_line),

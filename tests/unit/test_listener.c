@@ -134,6 +134,71 @@ listener_leaves_a_file_that_is_not_a_socket(void **state)
 	assert_int_equal(access(f->path, F_OK), 0);
 }
 
+static void
+listener_creates_the_socket_directory_from_socket_mode(void **state)
+{
+	struct fixture *f = *state;
+	struct listener_file lf;
+	char sub[64], path[128], err[256];
+	struct stat st;
+	int fd;
+
+	snprintf(sub, sizeof(sub), "%s/gw", f->dir);
+	snprintf(path, sizeof(path), "%s/hush.sock", sub);
+	f->c.socket = path;
+	f->c.socket_mode = 0660;
+	assert_int_equal(listener_bind(&f->c, NULL, &fd, &lf, err,
+	    sizeof(err)), HUSH_OK);
+	assert_int_equal(lstat(sub, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0750);
+	assert_int_equal(st.st_uid, geteuid());
+	close(fd);
+	listener_unlink(path, &lf);
+	rmdir(sub);
+	f->c.socket = f->path;
+}
+
+static void
+listener_refuses_a_socket_directory_behind_a_link(void **state)
+{
+	struct fixture *f = *state;
+	struct listener_file lf;
+	char real[64], link[64], path[128], err[256];
+	int fd;
+
+	snprintf(real, sizeof(real), "%s/real", f->dir);
+	snprintf(link, sizeof(link), "%s/link", f->dir);
+	snprintf(path, sizeof(path), "%s/hush.sock", link);
+	assert_int_equal(mkdir(real, 0700), 0);
+	assert_int_equal(symlink("real", link), 0);
+	f->c.socket = path;
+	assert_int_equal(listener_bind(&f->c, NULL, &fd, &lf, err,
+	    sizeof(err)), HUSH_ERR_DENIED);
+	assert_non_null(strstr(err, "symbolic link"));
+	snprintf(path, sizeof(path), "%s/hush.sock", real);
+	assert_int_not_equal(access(path, F_OK), 0);
+	unlink(link);
+	rmdir(real);
+	f->c.socket = f->path;
+}
+
+static void
+listener_refuses_a_group_writable_socket_directory(void **state)
+{
+	struct fixture *f = *state;
+	struct listener_file lf;
+	char err[256];
+	int fd;
+
+	assert_int_equal(chmod(f->dir, 0770), 0);
+	assert_int_equal(listener_bind(&f->c, NULL, &fd, &lf, err,
+	    sizeof(err)), HUSH_ERR_DENIED);
+	assert_non_null(strstr(err, "writable by group or others"));
+	assert_int_not_equal(access(f->path, F_OK), 0);
+	assert_int_equal(chmod(f->dir, 0700), 0);
+}
+
 int
 main(void)
 {
@@ -148,6 +213,15 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    listener_leaves_a_file_that_is_not_a_socket, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    listener_creates_the_socket_directory_from_socket_mode,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    listener_refuses_a_socket_directory_behind_a_link, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    listener_refuses_a_group_writable_socket_directory, setup,
 		    teardown),
 	};
 

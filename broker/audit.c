@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -118,6 +119,45 @@ audit_format(const struct audit_event *ev, uint64_t ts_ms, char *buf,
 	return b.over ? 0 : b.len;
 }
 
+/*
+ * Root under a bounded capability set (systemd's CapabilityBoundingSet=
+ * without CAP_DAC_OVERRIDE) cannot open the run-as user's log, handed
+ * over by an earlier run: it opens it as its owner (the file's, or the
+ * directory's when the file is missing). Only the file-system uid
+ * changes, and only for this open.
+ */
+static int
+audit_open_as_owner(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+	int fd, e;
+
+	if (lstat(path, &st) != 0) {
+		if (errno != ENOENT || slash == NULL ||
+		    (size_t)(slash - path) >= sizeof(dir))
+			return -1;
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = '\0';
+		if (lstat(slash == path ? "/" : dir, &st) != 0)
+			return -1;
+	}
+	if (st.st_uid == 0) {
+		errno = EACCES;
+		return -1;
+	}
+	(void)setfsgid(st.st_gid);
+	(void)setfsuid(st.st_uid);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
+	    O_NOFOLLOW | O_NONBLOCK, 0600);
+	e = errno;
+	(void)setfsuid(0);
+	(void)setfsgid(getegid());
+	errno = e;
+	return fd;
+}
+
 static int
 audit_open_path(const char *path, int *fdp, bool *ownp, char *err,
     size_t errlen)
@@ -136,6 +176,8 @@ audit_open_path(const char *path, int *fdp, bool *ownp, char *err,
 	 */
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
 	    O_NOFOLLOW | O_NONBLOCK, 0600);
+	if (fd == -1 && errno == EACCES && geteuid() == 0)
+		fd = audit_open_as_owner(path);
 	if (fd == -1) {
 		snprintf(err, errlen, "audit log %s: %s%s", path,
 		    strerror(errno), errno == ELOOP ? " (a symbolic link: "

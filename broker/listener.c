@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -50,6 +51,31 @@ listener_dir_mode(mode_t socket_mode)
 	return m;
 }
 
+/*
+ * Root acts in a directory owned by someone else (the run-as user's) as
+ * that owner: systemd units bound hushd's capabilities
+ * (CapabilityBoundingSet= without CAP_DAC_OVERRIDE or CAP_FOWNER), and
+ * then root may neither bind in such a directory nor chmod a file there.
+ * The file-system uid changes only; nothing else about the process does.
+ */
+static void
+listener_fs_as(uid_t owner, gid_t group)
+{
+	if (geteuid() != 0 || owner == 0)
+		return;
+	(void)setfsgid(group);
+	(void)setfsuid(owner);
+}
+
+static void
+listener_fs_back(void)
+{
+	if (geteuid() != 0)
+		return;
+	(void)setfsuid(0);
+	(void)setfsgid(getegid());
+}
+
 int
 listener_open_dir(const struct conf_client *c,
     const struct listener_owner *o, bool create, int *dfdp, char *base,
@@ -58,9 +84,9 @@ listener_open_dir(const struct conf_client *c,
 	struct listener_owner own;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)], at[160];
 	char *comp, *next, *slash;
-	struct stat st;
+	struct stat st, pst;
 	size_t len = strlen(c->socket);
-	int fd = -1, nfd, r = HUSH_ERR_IO;
+	int fd = -1, nfd, r = HUSH_ERR_IO, e;
 	bool last, made;
 
 	listener_owner_self(o, &own);
@@ -76,9 +102,10 @@ listener_open_dir(const struct conf_client *c,
 	memcpy(path, c->socket, len + 1);
 	memcpy(base, slash + 1, strlen(slash + 1) + 1);
 	path[slash - c->socket] = '\0';
-	if ((fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+	if ((fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &pst) != 0) {
 		snprintf(err, errlen, "open /: %s", strerror(errno));
-		return HUSH_ERR_IO;
+		goto out;
 	}
 	for (comp = path; comp != NULL; comp = next) {
 		while (*comp == '/')
@@ -99,6 +126,7 @@ listener_open_dir(const struct conf_client *c,
 		}
 		made = false;
 		if (fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			/* created as the parent's owner: see listener_fs_as */
 			if (errno != ENOENT || !create) {
 				snprintf(err, errlen, "%sclient \"%s\": socket "
 				    "directory %.*s: %s", at, c->name,
@@ -106,9 +134,12 @@ listener_open_dir(const struct conf_client *c,
 				goto out;
 			}
 			/* born private; owner, group and mode follow below */
-			if (mkdirat(fd, comp, 0700) == 0)
+			listener_fs_as(pst.st_uid, own.gid);
+			e = mkdirat(fd, comp, 0700) == 0 ? 0 : errno;
+			listener_fs_back();
+			if (e == 0)
 				made = true;
-			else if (errno != EEXIST) {
+			else if ((errno = e) != EEXIST) {
 				snprintf(err, errlen, "%sclient \"%s\": cannot "
 				    "create socket directory %.*s: %s", at,
 				    c->name, (int)len, c->socket,
@@ -157,8 +188,13 @@ listener_open_dir(const struct conf_client *c,
 			mode_t m = last ? listener_dir_mode(c->socket_mode) :
 			    0755;
 
-			if (fchown(fd, own.uid, g) != 0 || fchmod(fd, m) != 0 ||
+			listener_fs_as(st.st_uid, st.st_gid);
+			e = fchmod(fd, m) == 0 ? 0 : errno;
+			listener_fs_back();
+			if (e != 0 || fchown(fd, own.uid, g) != 0 ||
 			    fstat(fd, &st) != 0) {
+				if (e != 0)
+					errno = e;
 				snprintf(err, errlen, "%sclient \"%s\": socket "
 				    "directory %.*s: owner uid %u gid %u, mode "
 				    "%04o: %s", at, c->name, (int)len,
@@ -189,6 +225,7 @@ listener_open_dir(const struct conf_client *c,
 			r = HUSH_ERR_DENIED;
 			goto out;
 		}
+		pst = st;
 	}
 	*dfdp = fd;
 	fd = -1;
@@ -248,12 +285,16 @@ listener_set_mode(const struct conf_client *c, const struct listener_owner *o,
 		goto out;
 	}
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", sfd);
-	if (chmod(proc, c->socket_mode) != 0) {
+	listener_fs_as(st.st_uid, st.st_gid);
+	r = chmod(proc, c->socket_mode) == 0 ? HUSH_OK : HUSH_ERR_IO;
+	listener_fs_back();
+	if (r != HUSH_OK) {
 		snprintf(err, errlen, "%sclient \"%s\": chmod %04o %s: %s", at,
 		    c->name, (unsigned)c->socket_mode, c->socket,
 		    strerror(errno));
 		goto out;
 	}
+	r = HUSH_ERR_IO;
 	/* owned by the run-as user, so that it can chmod it after the drop */
 	uid = geteuid() == 0 ? own.uid : (uid_t)-1;
 	gid = c->has_socket_group ? c->socket_group : (gid_t)-1;
@@ -299,11 +340,11 @@ listener_bind(const struct conf_client *c, const struct listener_owner *o,
     int *fdp, struct listener_file *lf, char *err, size_t errlen)
 {
 	struct sockaddr_un sun;
-	struct stat st;
+	struct stat st, dst;
 	char base[sizeof(sun.sun_path)], at[160];
 	size_t len = strlen(c->socket);
 	mode_t old;
-	int fd = -1, dfd = -1, r = HUSH_ERR_IO, tries, e;
+	int fd = -1, dfd = -1, r = HUSH_ERR_IO, tries, e, live;
 
 	listener_where(c, at, sizeof(at));
 	memset(&sun, 0, sizeof(sun));
@@ -321,10 +362,11 @@ listener_bind(const struct conf_client *c, const struct listener_owner *o,
 		return r;
 	r = HUSH_ERR_IO;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0)) == -1) {
+	    0)) == -1 || fstat(dfd, &dst) != 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		goto out;
 	}
+	listener_fs_as(dst.st_uid, o != NULL ? o->gid : getegid());
 	for (tries = 0; tries < 2; tries++) {
 		/* born 0600: nobody can connect before the mode is set */
 		old = umask(0177);
@@ -339,7 +381,13 @@ listener_bind(const struct conf_client *c, const struct listener_owner *o,
 			    "is not a socket", at, c->name, c->socket);
 			goto out;
 		}
-		if (listener_is_live(&sun)) {
+		/* connecting needs write access to the socket: as its owner */
+		listener_fs_back();
+		listener_fs_as(st.st_uid, st.st_gid);
+		live = listener_is_live(&sun);
+		listener_fs_back();
+		listener_fs_as(dst.st_uid, o != NULL ? o->gid : getegid());
+		if (live) {
 			snprintf(err, errlen, "%sclient \"%s\": socket %s is in "
 			    "use by a running listener (another hushd?)",
 			    at, c->name, c->socket);
@@ -353,6 +401,7 @@ listener_bind(const struct conf_client *c, const struct listener_owner *o,
 			goto out;
 		}
 	}
+	listener_fs_back();
 	if (e != 0) {
 		snprintf(err, errlen, "%sclient \"%s\": bind %s: %s", at,
 		    c->name, c->socket, strerror(e));
@@ -382,6 +431,7 @@ listener_bind(const struct conf_client *c, const struct listener_owner *o,
 	fd = -1;
 	r = HUSH_OK;
 out:
+	listener_fs_back();
 	if (fd != -1)
 		close(fd);
 	if (dfd != -1)
@@ -392,12 +442,23 @@ out:
 void
 listener_unlink(const char *path, const struct listener_file *lf)
 {
-	struct stat st;
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	const char *slash = strrchr(path, '/');
+	struct stat st, dst;
 
 	/* a newer hushd may own the path by now: remove only our file */
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) &&
-	    st.st_dev == lf->dev && st.st_ino == lf->ino)
-		(void)unlink(path);
+	if (lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+	    st.st_dev != lf->dev || st.st_ino != lf->ino)
+		return;
+	/* the janitor (root) removes from the run-as user's directory too */
+	if (slash != NULL && (size_t)(slash - path) < sizeof(dir)) {
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = '\0';
+		if (lstat(slash == path ? "/" : dir, &dst) == 0)
+			listener_fs_as(dst.st_uid, dst.st_gid);
+	}
+	(void)unlink(path);
+	listener_fs_back();
 }
 
 int

@@ -149,6 +149,36 @@ for _ in $(seq 100); do [ -e "$work/rootdir/hush.sock" ] || break; sleep 0.05; d
 for _ in $(seq 100); do [ -n "$jpid" ] && [ -d "/proc/$jpid" ] && [ "$(awk '/^State:/ {print $2}' "/proc/$jpid/status" 2>/dev/null)" != Z ] || break; sleep 0.05; done
 [ -n "$jpid" ] && [ -d "/proc/$jpid" ] && [ "$(awk '/^State:/ {print $2}' "/proc/$jpid/status" 2>/dev/null)" != Z ] && fail "the janitor ends with hushd" || pass "the janitor ends with hushd"
 
+# The same under the capabilities contrib/systemd/hushd.service leaves
+# root (CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_CHOWN
+# CAP_DAC_READ_SEARCH): no CAP_DAC_OVERRIDE or CAP_FOWNER to bind in, or
+# chmod in, the run-as user's directories. A socket left in such a
+# directory by kill -9 is stale and replaced.
+caps="-all,+setuid,+setgid,+chown,+dac_read_search"
+rm -rf "$work/run"
+for round in 1 2 3; do
+	setpriv --bounding-set "$caps" "$HUSHD" -c "$work/etc/hush.ini" 2>>"$work/stderr" &
+	pid=$!
+	for _ in $(seq 200); do
+		curl -s --unix-socket "$work/run/hush/gw/hush.sock" http://h/v1/health >/dev/null && break
+		sleep 0.05
+	done
+	[ "$(get "$work/run/hush/gw/hush.sock" cred)" = 200 ] && pass "bounded capabilities, start $round: serves" || { fail "bounded capabilities, start $round: serves"; tail -5 "$work/stderr"; }
+	if [ "$round" = 1 ]; then
+		kill -KILL "$pid"; wait "$pid" 2>/dev/null; pid=
+		for _ in $(seq 100); do [ -e "$work/rootdir/hush.sock" ] || break; sleep 0.05; done
+		continue
+	fi
+	conf "cred" "06${round}0"
+	kill -HUP "$pid"
+	reloads $((round + 2)) || fail "bounded capabilities: reload audited"
+	st=$(stat -c '%a' "$work/run/hush/gw/hush.sock")
+	[ "$st" = "6${round}0" ] && pass "bounded capabilities, start $round: socket_mode change applied" || fail "bounded capabilities: socket mode $st"
+	kill -TERM "$pid"; wait "$pid"; pid=
+	for _ in $(seq 100); do [ -e "$work/rootdir/hush.sock" ] || break; sleep 0.05; done
+	[ -e "$work/run/hush/gw/hush.sock" ] || [ -e "$work/rootdir/hush.sock" ] && fail "bounded capabilities, start $round: sockets removed at exit" || pass "bounded capabilities, start $round: sockets removed at exit"
+done
+
 # --check as root reports what the run-as user cannot read.
 chmod 600 "$work/src/other"
 expect_status 78 "--check: a source the run-as user cannot read fails" "$HUSHD" --check -c "$work/etc/hush.ini"

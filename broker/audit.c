@@ -208,8 +208,8 @@ audit_set_owner(struct audit *a, uid_t uid, gid_t gid, char *err,
 	if (st.st_uid != 0 || (st.st_uid == uid && st.st_gid == gid))
 		return HUSH_OK;
 	if (fchown(a->fd, uid, gid) != 0) {
-		snprintf(err, errlen, "audit log %s: chown to uid %u gid %u: %s",
-		    a->path, (unsigned)uid, (unsigned)gid, strerror(errno));
+		snprintf(err, errlen, "audit log %s: chown to uid %u gid %u: "
+		    "%s", a->path, (unsigned)uid, (unsigned)gid, strerror(errno));
 		return HUSH_ERR_IO;
 	}
 	return HUSH_OK;

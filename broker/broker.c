@@ -473,8 +473,8 @@ broker_reload(struct broker *b)
 	if (nfailed > 0) {
 		/* the policy is in force (revocations must bite); say what
 		 * did not follow */
-		snprintf(why, sizeof(why), "%zu socket change%s failed", nfailed,
-		    nfailed == 1 ? "" : "s");
+		snprintf(why, sizeof(why), "%zu socket change%s failed",
+		    nfailed, nfailed == 1 ? "" : "s");
 		broker_log("configuration reloaded, but %s (see above)", why);
 		broker_audit(b, "reload", "partial", why);
 		return;

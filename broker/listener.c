@@ -388,8 +388,8 @@ listener_bind(const struct conf_client *c, const struct listener_owner *o,
 		listener_fs_back();
 		listener_fs_as(dst.st_uid, o != NULL ? o->gid : getegid());
 		if (live) {
-			snprintf(err, errlen, "%sclient \"%s\": socket %s is in "
-			    "use by a running listener (another hushd?)",
+			snprintf(err, errlen, "%sclient \"%s\": socket %s is "
+			    "in use by a running listener (another hushd?)",
 			    at, c->name, c->socket);
 			goto out;
 		}

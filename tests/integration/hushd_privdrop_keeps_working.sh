@@ -155,8 +155,13 @@ for _ in $(seq 100); do [ -n "$jpid" ] && [ -d "/proc/$jpid" ] && [ "$(awk '/^St
 # chmod in, the run-as user's directories. A socket left in such a
 # directory by kill -9 is stale and replaced.
 caps="-all,+setuid,+setgid,+chown,+dac_read_search"
+rounds="1 2 3"
+if ! setpriv --bounding-set "$caps" true 2>/dev/null; then
+	echo "ok - skipped: setpriv cannot bound capabilities here (no CAP_SETPCAP)"
+	rounds=
+fi
 rm -rf "$work/run"
-for round in 1 2 3; do
+for round in $rounds; do
 	setpriv --bounding-set "$caps" "$HUSHD" -c "$work/etc/hush.ini" 2>>"$work/stderr" &
 	pid=$!
 	for _ in $(seq 200); do

@@ -9,6 +9,7 @@
 #include "conf/conf.h"
 #include "conf/hush_err.h"
 #include "broker/broker.h"
+#include "broker/listener.h"
 #include "broker/privdrop.h"
 #include "redact/rules.h"
 
@@ -87,6 +88,32 @@ hushd_check_as_user(const char *path, const struct hush_conf *conf)
 	    HUSH_EXIT_OK : HUSH_EXIT_CONFIG;
 }
 
+/*
+ * --check only (start binds and refuses the same way): the socket
+ * directories that hushd would refuse. 0 or HUSH_EXIT_CONFIG.
+ */
+static int
+hushd_check_sockets(const struct hush_conf *conf)
+{
+	struct listener_owner o;
+	char err[512];
+	size_t i;
+	int rc = HUSH_EXIT_OK;
+
+	if (privdrop_target(&conf->broker, &o.uid, &o.gid, err, sizeof(err)) !=
+	    HUSH_OK) {
+		fprintf(stderr, "hushd: %s\n", err);
+		return HUSH_EXIT_CONFIG;
+	}
+	for (i = 0; i < conf->nclients; i++)
+		if (listener_check_dir(&conf->clients[i], &o, err,
+		    sizeof(err)) != HUSH_OK) {
+			fprintf(stderr, "%s\n", err);
+			rc = HUSH_EXIT_CONFIG;
+		}
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -135,7 +162,10 @@ main(int argc, char **argv)
 		return r;
 	}
 	if (check) {
+		r = hushd_check_sockets(&conf);
 		conf_release(&conf);
+		if (r != HUSH_EXIT_OK)
+			return r;
 		printf("ok\n");
 		return HUSH_EXIT_OK;
 	}

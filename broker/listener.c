@@ -76,10 +76,26 @@ listener_fs_back(void)
 	(void)setfsgid(getegid());
 }
 
-int
-listener_open_dir(const struct conf_client *c,
-    const struct listener_owner *o, bool create, int *dfdp, char *base,
-    size_t baselen, char *err, size_t errlen)
+/*
+ * What to do with a missing directory: report it, create it, or stop the
+ * walk there with *dfdp -1 (a check: hushd would create the rest).
+ */
+enum listener_walk {
+	LISTENER_WALK_OPEN = 0,
+	LISTENER_WALK_CREATE,
+	LISTENER_WALK_CHECK,
+};
+
+/*
+ * Opens the directory holding c->socket, walking from / one component at
+ * a time without following any symbolic link, creating or checking as
+ * listener_bind's contract says. Returns the directory fd in *dfdp and
+ * the socket's file name in base.
+ */
+static int
+listener_walk(const struct conf_client *c, const struct listener_owner *o,
+    enum listener_walk how, int *dfdp, char *base, size_t baselen, char *err,
+    size_t errlen)
 {
 	struct listener_owner own;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)], at[160];
@@ -127,7 +143,12 @@ listener_open_dir(const struct conf_client *c,
 		made = false;
 		if (fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 			/* created as the parent's owner: see listener_fs_as */
-			if (errno != ENOENT || !create) {
+			if (errno == ENOENT && how == LISTENER_WALK_CHECK) {
+				close(fd);
+				*dfdp = -1;
+				return HUSH_OK;
+			}
+			if (errno != ENOENT || how != LISTENER_WALK_CREATE) {
 				snprintf(err, errlen, "%sclient \"%s\": socket "
 				    "directory %.*s: %s", at, c->name,
 				    (int)len, c->socket, strerror(errno));
@@ -236,6 +257,20 @@ out:
 	return r;
 }
 
+int
+listener_check_dir(const struct conf_client *c,
+    const struct listener_owner *o, char *err, size_t errlen)
+{
+	char base[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int dfd = -1, r;
+
+	r = listener_walk(c, o, LISTENER_WALK_CHECK, &dfd, base, sizeof(base),
+	    err, errlen);
+	if (dfd != -1)
+		close(dfd);
+	return r;
+}
+
 /* Whether something accepts connections on path (a live listener). */
 static int
 listener_is_live(const struct sockaddr_un *sun)
@@ -327,8 +362,8 @@ listener_apply_mode(const struct conf_client *c,
 	char base[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int dfd, r;
 
-	if ((r = listener_open_dir(c, o, false, &dfd, base, sizeof(base), err,
-	    errlen)) != HUSH_OK)
+	if ((r = listener_walk(c, o, LISTENER_WALK_OPEN, &dfd, base,
+	    sizeof(base), err, errlen)) != HUSH_OK)
 		return r;
 	r = listener_set_mode(c, o, dfd, base, lf, err, errlen);
 	close(dfd);
@@ -357,8 +392,8 @@ listener_bind(const struct conf_client *c, const struct listener_owner *o,
 	}
 	memcpy(sun.sun_path, c->socket, len + 1);
 	/* the directories are safe from here on: nobody else can write them */
-	if ((r = listener_open_dir(c, o, true, &dfd, base, sizeof(base), err,
-	    errlen)) != HUSH_OK)
+	if ((r = listener_walk(c, o, LISTENER_WALK_CREATE, &dfd, base,
+	    sizeof(base), err, errlen)) != HUSH_OK)
 		return r;
 	r = HUSH_ERR_IO;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,

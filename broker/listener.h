@@ -30,31 +30,32 @@ struct listener_owner {
 };
 
 /*
- * Prepares the socket's directory (see listener_open_dir), then creates,
- * binds (under umask 0177), sets mode and owner and listens on the
- * client's socket path; returns the fd (non-blocking, close-on-exec) in
- * *fdp. o is the run-as user (NULL: this process's). A stale socket file
- * (nothing accepts on it) is replaced; a live one is HUSH_ERR_IO with a
- * message saying so. Errors go to err, with the file:line of the
- * client's socket key.
+ * Creates, binds (under umask 0177), sets mode and owner and listens on
+ * the client's socket path; returns the fd (non-blocking, close-on-exec)
+ * in *fdp. o is the run-as user (NULL: this process's).
+ *
+ * The path is walked from / one component at a time without following
+ * any symbolic link. Missing directories are created: the socket's own
+ * directory owned by o with group socket_group (else o's group) and a
+ * mode derived from socket_mode (owner rwx; group, others r-x when
+ * socket_mode gives them any bit), the ones above it o's and 0755. Each
+ * level must be owned by root or o; the socket's directory must not be
+ * writable by group or others, the ones above only when sticky (/tmp).
+ *
+ * A stale socket file (nothing accepts on it) is replaced; a live one is
+ * HUSH_ERR_IO with a message saying so. Errors go to err, with the
+ * file:line of the client's socket key.
  */
 int listener_bind(const struct conf_client *c, const struct listener_owner *o,
     int *fdp, struct listener_file *lf, char *err, size_t errlen);
 
 /*
- * Opens the directory holding c->socket, walking from / one component at
- * a time without following any symbolic link. Missing directories are
- * created when create is set: the socket's own directory owned by o with
- * group socket_group (else o's group) and a mode derived from
- * socket_mode (owner rwx; group, others r-x when socket_mode gives them
- * any bit), the ones above it o's and 0755. Each level must be owned by
- * root or o; the socket's directory must not be writable by group or
- * others, the ones above only when sticky (/tmp). Returns the directory
- * fd in *dfdp and the socket's file name in base.
+ * What listener_bind would refuse about the socket's directories,
+ * creating nothing (for --check): HUSH_OK when they are safe, or missing
+ * (hushd would create them).
  */
-int listener_open_dir(const struct conf_client *c,
-    const struct listener_owner *o, bool create, int *dfdp, char *base,
-    size_t baselen, char *err, size_t errlen);
+int listener_check_dir(const struct conf_client *c,
+    const struct listener_owner *o, char *err, size_t errlen);
 
 /*
  * Applies socket_mode and socket_group to the socket file lf again

@@ -83,6 +83,10 @@ st=$(stat -c '%a' "$work/run3")
 [ "$st" = 700 ] && pass "socket_mode 0600 gives a 0700 directory" || fail "0600 dir: $st"
 kill -TERM "$pid"; wait "$pid"; pid=
 
+conf "$work/run4/gw/hush.sock"
+expect_status 0 "--check: a missing socket directory is fine (hushd creates it)" "$HUSHD" --check -c "$work/hush.ini"
+[ -e "$work/run4" ] && fail "--check creates nothing" || pass "--check creates nothing"
+
 # 2. Unsafe directories are refused.
 mkdir -m 700 "$work/real"
 ln -s real "$work/link"
@@ -96,6 +100,8 @@ mkdir -m 700 "$work/gw"
 chmod 770 "$work/gw"
 conf "$work/gw/hush.sock"
 refused "a group-writable socket directory" "writable by group or others"
+expect_status 78 "--check: a group-writable socket directory is an error" "$HUSHD" --check -c "$work/hush.ini"
+expect_output "hush.ini:4:" "--check: names hush.ini:4"
 chmod 1777 "$work/gw"
 refused "a world-writable sticky socket directory" "writable by group or others"
 chmod 700 "$work/gw"

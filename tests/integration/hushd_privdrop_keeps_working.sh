@@ -19,14 +19,16 @@ old_dumpable=$(cat /proc/sys/fs/suid_dumpable)
 cleanup() {
 	echo "$old_dumpable" > /proc/sys/fs/suid_dumpable
 	[ -n "${pid:-}" ] && kill -KILL "$pid" 2>/dev/null && wait "$pid"
-	userdel "$usr" 2>/dev/null
-	groupdel "$sgrp" 2>/dev/null
-	groupdel "$grp" 2>/dev/null
+	id "$usr" >/dev/null 2>&1 && retry userdel "$usr"
+	getent group "$sgrp" >/dev/null && retry groupdel "$sgrp"
+	getent group "$grp" >/dev/null && retry groupdel "$grp"
 	rm -rf "$work"
 }
 trap cleanup EXIT
-groupadd "$grp" && groupadd "$sgrp" || exit 1
-useradd -M -N -g "$grp" -s /usr/sbin/nologin "$usr" || exit 1
+# useradd and groupadd fail while another test holds /etc/passwd's lock
+retry() { for _ in $(seq 50); do "$@" 2>/dev/null && return 0; sleep 0.1; done; "$@"; }
+retry groupadd "$grp" && retry groupadd "$sgrp" || exit 1
+retry useradd -M -N -g "$grp" -s /usr/sbin/nologin "$usr" || exit 1
 uid=$(id -u "$usr")
 chmod 711 "$work"
 mkdir -m 755 "$work/etc" "$work/src" "$work/log" "$work/rootdir"

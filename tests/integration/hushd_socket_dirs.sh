@@ -14,13 +14,15 @@ grp=hushsd$$
 usr=hushsu$$
 cleanup() {
 	[ -n "${pid:-}" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid"
-	userdel "$usr" 2>/dev/null
-	groupdel "$grp" 2>/dev/null
+	id "$usr" >/dev/null 2>&1 && retry userdel "$usr"
+	getent group "$grp" >/dev/null && retry groupdel "$grp"
 	rm -rf "$work"
 }
 trap cleanup EXIT
-groupadd "$grp" || exit 1
-useradd -M -N -g "$grp" -s /usr/sbin/nologin "$usr" || exit 1
+# useradd and groupadd fail while another test holds /etc/passwd's lock
+retry() { for _ in $(seq 50); do "$@" 2>/dev/null && return 0; sleep 0.1; done; "$@"; }
+retry groupadd "$grp" || exit 1
+retry useradd -M -N -g "$grp" -s /usr/sbin/nologin "$usr" || exit 1
 printf 'dir-secret-0123456789abcdef' > "$work/cred"
 
 conf() {	# conf SOCKET [MODE [GROUP-LINE]]

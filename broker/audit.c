@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -118,10 +119,50 @@ audit_format(const struct audit_event *ev, uint64_t ts_ms, char *buf,
 	return b.over ? 0 : b.len;
 }
 
+/*
+ * Root under a bounded capability set (systemd's CapabilityBoundingSet=
+ * without CAP_DAC_OVERRIDE) cannot open the run-as user's log, handed
+ * over by an earlier run: it opens it as its owner (the file's, or the
+ * directory's when the file is missing). Only the file-system uid
+ * changes, and only for this open.
+ */
+static int
+audit_open_as_owner(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+	int fd, e;
+
+	if (lstat(path, &st) != 0) {
+		if (errno != ENOENT || slash == NULL ||
+		    (size_t)(slash - path) >= sizeof(dir))
+			return -1;
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = '\0';
+		if (lstat(slash == path ? "/" : dir, &st) != 0)
+			return -1;
+	}
+	if (st.st_uid == 0) {
+		errno = EACCES;
+		return -1;
+	}
+	(void)setfsgid(st.st_gid);
+	(void)setfsuid(st.st_uid);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
+	    O_NOFOLLOW | O_NONBLOCK, 0600);
+	e = errno;
+	(void)setfsuid(0);
+	(void)setfsgid(getegid());
+	errno = e;
+	return fd;
+}
+
 static int
 audit_open_path(const char *path, int *fdp, bool *ownp, char *err,
     size_t errlen)
 {
+	struct stat st;
 	int fd;
 
 	if (strcmp(path, "stderr") == 0) {
@@ -129,11 +170,25 @@ audit_open_path(const char *path, int *fdp, bool *ownp, char *err,
 		*ownp = false;
 		return HUSH_OK;
 	}
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
-	    0600);
+	/*
+	 * Never through a link (root may chown what it opens here), and
+	 * never blocking on a FIFO: a regular file or a device only.
+	 */
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
+	    O_NOFOLLOW | O_NONBLOCK, 0600);
+	if (fd == -1 && errno == EACCES && geteuid() == 0)
+		fd = audit_open_as_owner(path);
 	if (fd == -1) {
-		snprintf(err, errlen, "audit log %s: %s", path,
-		    strerror(errno));
+		snprintf(err, errlen, "audit log %s: %s%s", path,
+		    strerror(errno), errno == ELOOP ? " (a symbolic link: "
+		    "give the real path)" : "");
+		return HUSH_ERR_IO;
+	}
+	if (fstat(fd, &st) != 0 || (!S_ISREG(st.st_mode) &&
+	    !S_ISCHR(st.st_mode)) ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+		snprintf(err, errlen, "audit log %s: not a regular file", path);
+		close(fd);
 		return HUSH_ERR_IO;
 	}
 	*fdp = fd;
@@ -213,6 +268,23 @@ audit_write(struct audit *a)
 	a->dropped += lost;
 	a->len = 0;
 	return false;
+int
+audit_set_owner(struct audit *a, uid_t uid, gid_t gid, char *err,
+    size_t errlen)
+{
+	struct stat st;
+
+	if (!a->own_fd || fstat(a->fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return HUSH_OK;
+	/* root's file (ours, or an earlier run's) only: nobody else's */
+	if (st.st_uid != 0 || (st.st_uid == uid && st.st_gid == gid))
+		return HUSH_OK;
+	if (fchown(a->fd, uid, gid) != 0) {
+		snprintf(err, errlen, "audit log %s: chown to uid %u gid %u: "
+		    "%s", a->path, (unsigned)uid, (unsigned)gid, strerror(errno));
+		return HUSH_ERR_IO;
+	}
+	return HUSH_OK;
 }
 
 static void

@@ -58,7 +58,8 @@ listener_binds_with_the_configured_mode(void **state)
 	char err[256];
 	int fd;
 
-	assert_int_equal(listener_bind(&f->c, &fd, &lf, err, sizeof(err)),
+	assert_int_equal(listener_bind(&f->c, NULL, &fd, &lf, err,
+	    sizeof(err)),
 	    HUSH_OK);
 	assert_int_equal(stat(f->path, &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
@@ -84,10 +85,12 @@ listener_replaces_a_stale_socket_and_refuses_a_live_one(void **state)
 	assert_int_not_equal(s = socket(AF_UNIX, SOCK_STREAM, 0), -1);
 	assert_int_equal(bind(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	close(s);
-	assert_int_equal(listener_bind(&f->c, &fd, &lf, err, sizeof(err)),
+	assert_int_equal(listener_bind(&f->c, NULL, &fd, &lf, err,
+	    sizeof(err)),
 	    HUSH_OK);
 	/* live: ours, listening */
-	assert_int_equal(listener_bind(&f->c, &fd2, &lf2, err, sizeof(err)),
+	assert_int_equal(listener_bind(&f->c, NULL, &fd2, &lf2, err,
+	    sizeof(err)),
 	    HUSH_ERR_IO);
 	assert_non_null(strstr(err, "in use by a running listener"));
 	close(fd);
@@ -106,7 +109,8 @@ listener_refuses_a_path_too_long_for_sun_path(void **state)
 	longp[0] = '/';
 	longp[sizeof(longp) - 1] = '\0';
 	f->c.socket = longp;
-	assert_int_equal(listener_bind(&f->c, &fd, &lf, err, sizeof(err)),
+	assert_int_equal(listener_bind(&f->c, NULL, &fd, &lf, err,
+	    sizeof(err)),
 	    HUSH_ERR_INVALID);
 	assert_non_null(strstr(err, "longer than"));
 	f->c.socket = f->path;
@@ -123,10 +127,76 @@ listener_leaves_a_file_that_is_not_a_socket(void **state)
 
 	assert_non_null(fp = fopen(f->path, "w"));
 	fclose(fp);
-	assert_int_equal(listener_bind(&f->c, &fd, &lf, err, sizeof(err)),
+	assert_int_equal(listener_bind(&f->c, NULL, &fd, &lf, err,
+	    sizeof(err)),
 	    HUSH_ERR_IO);
 	assert_non_null(strstr(err, "not a socket"));
 	assert_int_equal(access(f->path, F_OK), 0);
+}
+
+static void
+listener_creates_the_socket_directory_from_socket_mode(void **state)
+{
+	struct fixture *f = *state;
+	struct listener_file lf;
+	char sub[64], path[128], err[256];
+	struct stat st;
+	int fd;
+
+	snprintf(sub, sizeof(sub), "%s/gw", f->dir);
+	snprintf(path, sizeof(path), "%s/hush.sock", sub);
+	f->c.socket = path;
+	f->c.socket_mode = 0660;
+	assert_int_equal(listener_bind(&f->c, NULL, &fd, &lf, err,
+	    sizeof(err)), HUSH_OK);
+	assert_int_equal(lstat(sub, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0750);
+	assert_int_equal(st.st_uid, geteuid());
+	close(fd);
+	listener_unlink(path, &lf);
+	rmdir(sub);
+	f->c.socket = f->path;
+}
+
+static void
+listener_refuses_a_socket_directory_behind_a_link(void **state)
+{
+	struct fixture *f = *state;
+	struct listener_file lf;
+	char real[64], link[64], path[128], err[256];
+	int fd;
+
+	snprintf(real, sizeof(real), "%s/real", f->dir);
+	snprintf(link, sizeof(link), "%s/link", f->dir);
+	snprintf(path, sizeof(path), "%s/hush.sock", link);
+	assert_int_equal(mkdir(real, 0700), 0);
+	assert_int_equal(symlink("real", link), 0);
+	f->c.socket = path;
+	assert_int_equal(listener_bind(&f->c, NULL, &fd, &lf, err,
+	    sizeof(err)), HUSH_ERR_DENIED);
+	assert_non_null(strstr(err, "symbolic link"));
+	snprintf(path, sizeof(path), "%s/hush.sock", real);
+	assert_int_not_equal(access(path, F_OK), 0);
+	unlink(link);
+	rmdir(real);
+	f->c.socket = f->path;
+}
+
+static void
+listener_refuses_a_group_writable_socket_directory(void **state)
+{
+	struct fixture *f = *state;
+	struct listener_file lf;
+	char err[256];
+	int fd;
+
+	assert_int_equal(chmod(f->dir, 0770), 0);
+	assert_int_equal(listener_bind(&f->c, NULL, &fd, &lf, err,
+	    sizeof(err)), HUSH_ERR_DENIED);
+	assert_non_null(strstr(err, "writable by group or others"));
+	assert_int_not_equal(access(f->path, F_OK), 0);
+	assert_int_equal(chmod(f->dir, 0700), 0);
 }
 
 int
@@ -143,6 +213,15 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    listener_leaves_a_file_that_is_not_a_socket, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    listener_creates_the_socket_directory_from_socket_mode,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    listener_refuses_a_socket_directory_behind_a_link, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    listener_refuses_a_group_writable_socket_directory, setup,
 		    teardown),
 	};
 

@@ -673,7 +673,13 @@ conf_read_file(struct loader *ld, const char *path, struct conf_loc from)
 	ssize_t n;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+	/*
+	 * O_NONBLOCK: a FIFO (or a device) put where a drop-in is expected
+	 * would block open() until a writer comes, hanging --check and
+	 * reload. It is refused below; reads of a regular file ignore it.
+	 */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) < 0) {
 		if (from.file != NULL)
 			ERR(ld, from, "include %s: %s", path, strerror(errno));
 		else
@@ -681,7 +687,10 @@ conf_read_file(struct loader *ld, const char *path, struct conf_loc from)
 		return -1;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		ERR(ld, loc, "not a regular file");
+		if (from.file != NULL)
+			ERR(ld, from, "include %s: not a regular file", path);
+		else
+			ERR(ld, loc, "not a regular file");
 		goto fail;
 	}
 	if (check_owner(ld, file, &st) != 0)

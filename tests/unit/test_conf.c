@@ -524,6 +524,56 @@ conf_refuses_files_others_can_write(void **state)
 	rmdir(dir);
 }
 
+/*
+ * A FIFO (or any non-regular file) matched by include = must be refused
+ * without waiting for a writer: open() of a FIFO blocks until one comes,
+ * which hung --check and reload. alarm() turns a hang into a failure.
+ */
+static void
+conf_fifo_include_is_refused_without_waiting(void **state)
+{
+	char dir[] = "/tmp/hush-conf-XXXXXX", path[256], dropins[256];
+	char fifo[256], main_fifo[256];
+	struct hush_conf conf;
+	struct conf_errs errs;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(dropins, sizeof(dropins), "%s/conf.d", dir);
+	assert_int_equal(mkdir(dropins, 0700), 0);
+	snprintf(fifo, sizeof(fifo), "%s/conf.d/x.ini", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	snprintf(path, sizeof(path), "%s/hush.ini", dir);
+	write_file(path, "[broker]\ninclude = conf.d/*.ini\n", 0600);
+	conf_errs_init(&errs);
+	alarm(30);
+	assert_int_equal(conf_load(&conf, path, CONF_DEFAULT, NULL, &errs),
+	    HUSH_ERR_CONFIG);
+	alarm(0);
+	if (!has_error(&errs, "hush.ini:2: include ") ||
+	    !has_error(&errs, "x.ini: not a regular file")) {
+		dump_errors(&errs);
+		fail();
+	}
+	conf_errs_release(&errs);
+
+	/* The main file itself, too. */
+	snprintf(main_fifo, sizeof(main_fifo), "%s/main.ini", dir);
+	assert_int_equal(mkfifo(main_fifo, 0600), 0);
+	conf_errs_init(&errs);
+	alarm(30);
+	assert_int_equal(conf_load(&conf, main_fifo, CONF_DEFAULT, NULL,
+	    &errs), HUSH_ERR_CONFIG);
+	alarm(0);
+	assert_true(has_error(&errs, "main.ini: not a regular file"));
+	conf_errs_release(&errs);
+	unlink(main_fifo);
+	unlink(fifo);
+	unlink(path);
+	rmdir(dropins);
+	rmdir(dir);
+}
+
 static void
 conf_nul_byte_and_binary_garbage_are_errors_not_crashes(void **state)
 {
@@ -627,6 +677,7 @@ main(void)
 		cmocka_unit_test(conf_include_reads_dropins_and_errors_name_the_included_file),
 		cmocka_unit_test(conf_include_loop_stops_at_the_depth_limit),
 		cmocka_unit_test(conf_refuses_files_others_can_write),
+		cmocka_unit_test(conf_fifo_include_is_refused_without_waiting),
 		cmocka_unit_test(conf_nul_byte_and_binary_garbage_are_errors_not_crashes),
 		cmocka_unit_test(conf_check_hook_errors_are_reported_with_the_others),
 		cmocka_unit_test(conf_sealed_key_file_others_can_read_is_refused_by_check),

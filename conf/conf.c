@@ -58,7 +58,9 @@ static const char *const client_keys[] = {
 };
 static const char *const credential_keys[] = {
 	"source", "json_field", "json_omit", "content_type", "max_size",
-	"timeout", "cache", "key_file", NULL
+	"timeout", "cache", "key_file",
+	"env",
+	NULL
 };
 static const char *const rule_keys[] = {
 	"pattern", "keywords", "secret_group", "description", NULL
@@ -1242,6 +1244,17 @@ conv_cred(struct loader *ld, const struct raw_section *s, struct conf_cred *c)
 			get_duration(&cv, &c->cache_ms);
 		else if (KEY("key_file"))
 			get_path(&cv, &c->key_file);
+		else if (KEY("env")) {
+			size_t j;
+
+			get_list(&cv, &c->env, &c->nenv);
+			for (j = 0; j < c->nenv; j++)
+				if (!is_name(c->env[j], "_") ||
+				    isdigit((unsigned char)c->env[j][0]))
+					ERR(ld, cv.kv->loc, "credential \"%s\": "
+					    "env: \"%s\" is not a variable name",
+					    c->name, c->env[j]);
+		}
 	}
 	if (c->content_type == NULL)
 		c->content_type = ld_strdup(ld, CONF_DEFAULT_CONTENT_TYPE);
@@ -1284,6 +1297,11 @@ conv_cred(struct loader *ld, const struct raw_section *s, struct conf_cred *c)
 		    (l = conf_where_key(&c->where, "cache")).line > 0)
 			ERR(ld, l, "credential \"%s\": cache is only for "
 			    "exec: sources", c->name);
+		if (conf_where_has(&c->where, "env") &&
+		    (l = conf_where_key(&c->where, "env")).line > 0)
+			ERR(ld, l, "credential \"%s\": env is only for "
+			    "exec: sources (env: reads hushd's own "
+			    "environment)", c->name);
 	}
 }
 
@@ -1577,6 +1595,7 @@ conf_release(struct hush_conf *conf)
 		free(c->arg);
 		free(c->json_field);
 		val_list_free(c->json_omit);
+		val_list_free(c->env);
 		free(c->content_type);
 		free(c->key_file);
 		where_release(&c->where);

@@ -123,6 +123,9 @@ struct conf_cred {
 	uint64_t	 max_size;
 	uint64_t	 timeout_ms;	/* exec: kill after */
 	uint64_t	 cache_ms;	/* exec: reuse output; 0 = no cache */
+	char		**env;		/* exec: NULL-terminated names of
+					 * variables passed on, or NULL */
+	size_t		 nenv;
 	char		*key_file;	/* sealed: the key */
 	struct conf_where where;
 };

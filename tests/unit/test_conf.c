@@ -575,6 +575,33 @@ conf_fifo_include_is_refused_without_waiting(void **state)
 }
 
 static void
+conf_exec_env_lists_variable_names_for_exec_sources_only(void **state)
+{
+	struct hush_conf conf;
+	struct conf_errs errs;
+	const struct conf_cred *c;
+
+	(void)state;
+	assert_int_equal(load_text("[credential \"db\"]\n"
+	    "source = exec:/bin/true\nenv = VAULT_ADDR, VAULT_TOKEN\n", &conf,
+	    &errs), HUSH_OK);
+	assert_non_null(c = conf_find_cred(&conf, "db"));
+	assert_int_equal(c->nenv, 2);
+	assert_string_equal(c->env[0], "VAULT_ADDR");
+	assert_string_equal(c->env[1], "VAULT_TOKEN");
+	assert_null(c->env[2]);
+	conf_release(&conf);
+	conf_errs_release(&errs);
+	expect_error("[credential \"db\"]\nsource = exec:/bin/true\n"
+	    "env = VAULT_ADDR, 9X\n", "t.ini:3: credential \"db\": env: \"9X\" "
+	    "is not a variable name");
+	expect_error("[credential \"db\"]\nsource = exec:/bin/true\n"
+	    "env = A=B\n", "t.ini:3: credential \"db\": env: \"A=B\"");
+	expect_error("[credential \"k\"]\nsource = env:KEY\nenv = PATH\n",
+	    "t.ini:3: credential \"k\": env is only for exec: sources");
+}
+
+static void
 conf_nul_byte_and_binary_garbage_are_errors_not_crashes(void **state)
 {
 	char dir[] = "/tmp/hush-conf-XXXXXX", path[256];
@@ -678,6 +705,7 @@ main(void)
 		cmocka_unit_test(conf_include_loop_stops_at_the_depth_limit),
 		cmocka_unit_test(conf_refuses_files_others_can_write),
 		cmocka_unit_test(conf_fifo_include_is_refused_without_waiting),
+		cmocka_unit_test(conf_exec_env_lists_variable_names_for_exec_sources_only),
 		cmocka_unit_test(conf_nul_byte_and_binary_garbage_are_errors_not_crashes),
 		cmocka_unit_test(conf_check_hook_errors_are_reported_with_the_others),
 		cmocka_unit_test(conf_sealed_key_file_others_can_read_is_refused_by_check),

@@ -115,12 +115,37 @@ static int conf_read_file(struct loader *ld, const char *path,
 
 /* Errors */
 
+/*
+ * When not even the first error can be recorded, errs points at these,
+ * so that whoever prints the errors still prints why the load failed.
+ */
+static char conf_errs_oom_msg[] =
+    "hush: out of memory while recording configuration errors";
+static char *conf_errs_oom_msgs[1] = { conf_errs_oom_msg };
+static struct conf_loc conf_errs_oom_locs[1] = { { "hush", 0 } };
+
 void
 conf_errs_init(struct conf_errs *errs)
 {
 	errs->msgs = NULL;
 	errs->locs = NULL;
 	errs->n = 0;
+	errs->lost = 0;
+}
+
+/* An error that could not be recorded is still counted. */
+static void
+conf_errs_lose(struct conf_errs *errs)
+{
+	errs->lost++;
+	if (errs->n == 0) {
+		/* an array grown for a first error that never came */
+		free(errs->msgs);
+		free(errs->locs);
+		errs->msgs = conf_errs_oom_msgs;
+		errs->locs = conf_errs_oom_locs;
+		errs->n = 1;
+	}
 }
 
 void
@@ -128,6 +153,10 @@ conf_errs_release(struct conf_errs *errs)
 {
 	size_t i;
 
+	if (errs->msgs == conf_errs_oom_msgs) {
+		conf_errs_init(errs);
+		return;
+	}
 	for (i = 0; i < errs->n; i++) {
 		free(errs->msgs[i]);
 		free((char *)errs->locs[i].file);
@@ -186,13 +215,20 @@ conf_errs_add(struct conf_errs *errs, struct conf_loc loc, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* the fallback arrays are static: nothing is added to them */
+	if (errs->msgs == conf_errs_oom_msgs) {
+		errs->lost++;
+		return;
+	}
 	if (loc.line > 0)
 		n = snprintf(NULL, 0, "%s:%d: %s", loc.file ? loc.file : "-",
 		    loc.line, msg);
 	else
 		n = snprintf(NULL, 0, "%s: %s", loc.file ? loc.file : "-", msg);
-	if (n < 0 || (full = malloc((size_t)n + 1)) == NULL)
+	if (n < 0 || (full = malloc((size_t)n + 1)) == NULL) {
+		conf_errs_lose(errs);
 		return;
+	}
 	if (loc.line > 0)
 		snprintf(full, (size_t)n + 1, "%s:%d: %s",
 		    loc.file ? loc.file : "-", loc.line, msg);
@@ -201,12 +237,14 @@ conf_errs_add(struct conf_errs *errs, struct conf_loc loc, const char *fmt,
 		    loc.file ? loc.file : "-", msg);
 	if ((file = strdup(loc.file ? loc.file : "-")) == NULL) {
 		free(full);
+		conf_errs_lose(errs);
 		return;
 	}
 	if ((grown = realloc(errs->msgs, (errs->n + 1) * sizeof(*grown))) ==
 	    NULL) {
 		free(file);
 		free(full);
+		conf_errs_lose(errs);
 		return;
 	}
 	errs->msgs = grown;
@@ -214,6 +252,7 @@ conf_errs_add(struct conf_errs *errs, struct conf_loc loc, const char *fmt,
 	    NULL) {
 		free(file);
 		free(full);
+		conf_errs_lose(errs);
 		return;
 	}
 	errs->locs = glocs;
@@ -1456,7 +1495,9 @@ ld_convert(struct loader *ld)
 		fill_where(ld, s, &cl->where);
 		conv_client(ld, s, cl);
 	}
-	check_clients(ld);
+	/* names may be missing after a failed allocation: no cross checks */
+	if (!ld->nomem)
+		check_clients(ld);
 }
 
 static void
@@ -1503,7 +1544,8 @@ ld_defaults(struct loader *ld)
 }
 
 static int
-ld_finish(struct loader *ld, conf_check_fn check, size_t nerrs_before)
+ld_finish(struct loader *ld, conf_check_fn check, size_t nerrs_before,
+    size_t lost_before)
 {
 	if (!ld->nomem)
 		ld_convert(ld);
@@ -1515,7 +1557,8 @@ ld_finish(struct loader *ld, conf_check_fn check, size_t nerrs_before)
 	if (ld->nomem)
 		conf_errs_add(ld->errs, (struct conf_loc){ "hush", 0 },
 		    "out of memory");
-	if (ld->errs->n > nerrs_before) {
+	/* an error lost to a failed allocation fails the load all the same */
+	if (ld->errs->n > nerrs_before || ld->errs->lost > lost_before) {
 		conf_errs_sort(ld->errs);
 		conf_release(ld->conf);
 		return HUSH_ERR_CONFIG;
@@ -1528,7 +1571,7 @@ conf_load(struct hush_conf *conf, const char *path, unsigned flags,
     conf_check_fn check, struct conf_errs *errs)
 {
 	struct loader ld;
-	size_t before = errs->n;
+	size_t before = errs->n, lost = errs->lost;
 
 	conf_init(conf);
 	memset(&ld, 0, sizeof(ld));
@@ -1536,7 +1579,7 @@ conf_load(struct hush_conf *conf, const char *path, unsigned flags,
 	ld.errs = errs;
 	ld.flags = flags;
 	conf_read_file(&ld, path, (struct conf_loc){ NULL, 0 });
-	return ld_finish(&ld, check, before);
+	return ld_finish(&ld, check, before, lost);
 }
 
 int
@@ -1544,7 +1587,7 @@ conf_load_string(struct hush_conf *conf, const char *name, const char *text,
     unsigned flags, conf_check_fn check, struct conf_errs *errs)
 {
 	struct loader ld;
-	size_t before = errs->n;
+	size_t before = errs->n, lost = errs->lost;
 
 	conf_init(conf);
 	memset(&ld, 0, sizeof(ld));
@@ -1552,7 +1595,7 @@ conf_load_string(struct hush_conf *conf, const char *name, const char *text,
 	ld.errs = errs;
 	ld.flags = flags | CONF_SKIP_OWNER_CHECK;
 	ld_parse_text(&ld, ld_intern_file(&ld, name), text, strlen(text));
-	return ld_finish(&ld, check, before);
+	return ld_finish(&ld, check, before, lost);
 }
 
 static void

@@ -170,6 +170,9 @@ struct conf_errs {
 	char		**msgs;
 	size_t		 n;
 	struct conf_loc	*locs;		/* file copies owned here, for sorting */
+	size_t		 lost;		/* errors that could not be recorded
+					 * (out of memory): a load with any
+					 * fails, and msgs then says so */
 };
 
 void conf_errs_init(struct conf_errs *errs);

@@ -14,6 +14,61 @@
 
 static char data_dir[4096];
 
+/*
+ * Allocation failure injection (linked with -Wl,--wrap=..., see
+ * tests/CMakeLists.txt): while oom_armed, the allocation numbered
+ * oom_fail_at fails; oom_count counts the calls.
+ */
+void *__real_malloc(size_t n);
+void *__real_realloc(void *p, size_t n);
+void *__real_calloc(size_t n, size_t size);
+char *__real_strdup(const char *s);
+char *__real_strndup(const char *s, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_realloc(void *p, size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+char *__wrap_strdup(const char *s);
+char *__wrap_strndup(const char *s, size_t n);
+
+static int oom_armed;
+static size_t oom_count, oom_fail_at;
+
+static int
+oom_now(void)
+{
+	return oom_armed && oom_count++ == oom_fail_at;
+}
+
+void *
+__wrap_malloc(size_t n)
+{
+	return oom_now() ? NULL : __real_malloc(n);
+}
+
+void *
+__wrap_realloc(void *p, size_t n)
+{
+	return oom_now() ? NULL : __real_realloc(p, n);
+}
+
+void *
+__wrap_calloc(size_t n, size_t size)
+{
+	return oom_now() ? NULL : __real_calloc(n, size);
+}
+
+char *
+__wrap_strdup(const char *s)
+{
+	return oom_now() ? NULL : __real_strdup(s);
+}
+
+char *
+__wrap_strndup(const char *s, size_t n)
+{
+	return oom_now() ? NULL : __real_strndup(s, n);
+}
+
 static const char *
 fixture(const char *name)
 {
@@ -601,6 +656,53 @@ conf_exec_env_lists_variable_names_for_exec_sources_only(void **state)
 	    "t.ini:3: credential \"k\": env is only for exec: sources");
 }
 
+/*
+ * A configuration with errors never loads as a success, whichever
+ * allocation fails: running out of memory while recording the errors
+ * used to drop them, and an empty list read as success. And there is
+ * always a message to print.
+ */
+static void
+conf_out_of_memory_never_turns_errors_into_success(void **state)
+{
+	static const char *const texts[] = {
+		"[broker]\nbogus = 1\n",
+		"[client \"a\"]\nsocket = /tmp/a.sock\nallow = nope\n"
+		"[credential \"c\"]\nsource = env:C\nalow = x\n",
+	};
+	struct hush_conf conf;
+	struct conf_errs errs;
+	size_t t, i, calls;
+	int r;
+
+	(void)state;
+	for (t = 0; t < sizeof(texts) / sizeof(texts[0]); t++) {
+		for (i = 0;; i++) {
+			conf_errs_init(&errs);
+			oom_count = 0;
+			oom_fail_at = i;
+			oom_armed = 1;
+			r = conf_load_string(&conf, "t.ini", texts[t],
+			    CONF_DEFAULT, NULL, &errs);
+			oom_armed = 0;
+			calls = oom_count;
+			if (r == HUSH_OK) {
+				print_message("allocation %zu failed: loaded "
+				    "as a success\n", i);
+				conf_release(&conf);
+				fail();
+			}
+			assert_int_equal(r, HUSH_ERR_CONFIG);
+			assert_true(errs.n >= 1);
+			assert_non_null(errs.msgs[0]);
+			conf_errs_release(&errs);
+			if (calls <= i)
+				break;	/* no allocation failed: all covered */
+		}
+		assert_true(i > 3);
+	}
+}
+
 static void
 conf_nul_byte_and_binary_garbage_are_errors_not_crashes(void **state)
 {
@@ -705,6 +807,7 @@ main(void)
 		cmocka_unit_test(conf_include_loop_stops_at_the_depth_limit),
 		cmocka_unit_test(conf_refuses_files_others_can_write),
 		cmocka_unit_test(conf_fifo_include_is_refused_without_waiting),
+		cmocka_unit_test(conf_out_of_memory_never_turns_errors_into_success),
 		cmocka_unit_test(conf_exec_env_lists_variable_names_for_exec_sources_only),
 		cmocka_unit_test(conf_nul_byte_and_binary_garbage_are_errors_not_crashes),
 		cmocka_unit_test(conf_check_hook_errors_are_reported_with_the_others),

@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -361,58 +362,124 @@ usage:
 	return HUSH_EXIT_USAGE;
 }
 
+#define GITCRED_MAX_HOSTS	32
+
+/*
+ * Whether git's host= (a name, with ":port" when git has one) is one of
+ * hosts. DNS names are case-insensitive; a port must match exactly, since
+ * another port on the same name may be another service.
+ */
+static bool
+gitcred_host_listed(const char *host, const char *const *hosts, size_t n)
+{
+	size_t i, j, len = strlen(host);
+
+	for (i = 0; i < n; i++) {
+		if (strlen(hosts[i]) != len)
+			continue;
+		for (j = 0; j < len; j++)
+			if (tolower((unsigned char)host[j]) !=
+			    tolower((unsigned char)hosts[i][j]))
+				break;
+		if (j == len)
+			return true;
+	}
+	return false;
+}
+
+/* Copies the value of a "key=value\n" line into buf; false if too long. */
+static bool
+gitcred_value(const char *line, size_t keylen, char *buf, size_t cap)
+{
+	size_t len = strcspn(line + keylen, "\r\n");
+
+	if (len >= cap)
+		return false;
+	memcpy(buf, line + keylen, len);
+	buf[len] = '\0';
+	return true;
+}
+
 /*
  * git's credential-helper protocol: key=value lines ending with a blank
  * line on stdin; on "get", answer username= and password=. "store" and
  * "erase" (and operations git may add) succeed and do nothing.
+ *
+ * A token is handed only to the hosts named with --host, and only over
+ * https: git asks every helper for every remote, including one a hostile
+ * repository or submodule points at. For any other request nothing is
+ * printed, so git moves on to its next helper (or fails to authenticate).
  */
 int
 client_gitcred_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, 'n' },
+		{ "host", required_argument, NULL, 'H' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "username", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *name = NULL, *sock = NULL, *user = NULL, *op;
-	char line[4096], inuser[256] = "";
+	const char *hosts[GITCRED_MAX_HOSTS];
+	char line[4096], inuser[256] = "", inhost[256] = "", inproto[32] = "";
 	struct secbuf *v = NULL;
 	const uint8_t *p;
-	size_t len, i;
+	size_t len, i, nhosts = 0;
+	bool bad = false, cont = false, start;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "n:s:u:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:H:s:u:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n': name = optarg; break;
 		case 's': sock = optarg; break;
 		case 'u': user = optarg; break;
+		case 'H':
+			if (nhosts == GITCRED_MAX_HOSTS || *optarg == '\0' ||
+			    strpbrk(optarg, "/ \t\r\n") != NULL) {
+				fprintf(stderr, "hush git-credential: --host "
+				    "%s: want a host name (host or host:port, "
+				    "at most %d)\n", optarg,
+				    GITCRED_MAX_HOSTS);
+				goto usage;
+			}
+			hosts[nhosts++] = optarg;
+			break;
 		case 'h':
 			printf("usage: hush git-credential --name NAME "
-			    "[-s SOCKET] [-u USER] get|store|erase\n");
+			    "--host HOST... [-s SOCKET] [-u USER] "
+			    "get|store|erase\n");
 			return HUSH_EXIT_OK;
 		default:
 			goto usage;
 		}
 	}
-	if (name == NULL || optind + 1 != argc)
+	if (name == NULL || nhosts == 0 || optind + 1 != argc)
 		goto usage;
 	op = argv[optind];
 	/* read git's description of what it wants, to the blank line */
 	while (fgets(line, sizeof(line), stdin) != NULL) {
+		/* the rest of an over-long line is not a line of its own */
+		start = !cont;
+		cont = strchr(line, '\n') == NULL;
+		if (!start)
+			continue;
 		if (line[0] == '\n' || line[0] == '\0')
 			break;
-		if (strncmp(line, "username=", 9) == 0 && user == NULL) {
-			len = strcspn(line + 9, "\n");
-			if (len < sizeof(inuser)) {
-				memcpy(inuser, line + 9, len);
-				inuser[len] = '\0';
-			}
-		}
+		if (strncmp(line, "username=", 9) == 0 && user == NULL)
+			(void)gitcred_value(line, 9, inuser, sizeof(inuser));
+		else if (strncmp(line, "host=", 5) == 0)
+			bad |= !gitcred_value(line, 5, inhost, sizeof(inhost));
+		else if (strncmp(line, "protocol=", 9) == 0)
+			bad |= !gitcred_value(line, 9, inproto,
+			    sizeof(inproto));
 	}
 	sodium_memzero(line, sizeof(line));
 	if (strcmp(op, "get") != 0)
+		return HUSH_EXIT_OK;
+	if (bad || strcmp(inproto, "https") != 0 ||
+	    !gitcred_host_listed(inhost, hosts, nhosts))
 		return HUSH_EXIT_OK;
 	if (user == NULL)
 		user = inuser[0] != '\0' ? inuser : "x-access-token";
@@ -440,7 +507,7 @@ client_gitcred_main(int argc, char **argv)
 	secbuf_unref(v);
 	return HUSH_EXIT_OK;
 usage:
-	fprintf(stderr, "usage: hush git-credential --name NAME [-s SOCKET] "
-	    "[-u USER] get|store|erase\n");
+	fprintf(stderr, "usage: hush git-credential --name NAME --host HOST... "
+	    "[-s SOCKET] [-u USER] get|store|erase\n");
 	return HUSH_EXIT_USAGE;
 }

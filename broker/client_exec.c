@@ -7,7 +7,16 @@
  * directory, removed when the child is done. The child's stdout and
  * stderr come back through pipes and leave through redaction streams that
  * know every fetched value.
+ *
+ * The files must not outlive the child even when hush itself is killed
+ * (kill -9 leaves no chance to clean up): a small reaper process, forked
+ * before the files are written, holds a pidfd of the child and removes
+ * the files and the directory when the child exits, whoever waits for it.
+ * The child waits on a pipe until the files are written, so there is no
+ * moment with files on disk and nobody to remove them.
  */
+/* _GNU_SOURCE for closefrom; pidfd_open is Linux's (glibc 2.36). */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -18,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,8 +45,8 @@ struct exec_cred {
 	char		*var;		/* points into argv */
 	const char	*name;
 	bool		 file;
-	struct secbuf	*value;
-	char		 path[PATH_MAX];
+	struct secbuf	*value;		/* shared by options naming one credential */
+	char		 path[PATH_MAX];	/* -f: dir/NAME, one file a credential */
 };
 
 struct exec_out {
@@ -112,16 +122,28 @@ exec_mkdir(char *dir, size_t cap)
 	return HUSH_OK;
 }
 
+/* dir/NAME: one file per credential, however many variables name it. */
 static int
-exec_write_file(const char *dir, struct exec_cred *c)
+exec_file_path(const char *dir, struct exec_cred *c)
+{
+	int n = snprintf(c->path, sizeof(c->path), "%s/%s", dir, c->name);
+
+	if (n < 0 || (size_t)n >= sizeof(c->path)) {
+		c->path[0] = '\0';
+		fprintf(stderr, "hush exec: %s/%s: path too long\n", dir,
+		    c->name);
+		return HUSH_ERR_TOO_LARGE;
+	}
+	return HUSH_OK;
+}
+
+static int
+exec_write_file(struct exec_cred *c)
 {
 	const uint8_t *p = secbuf_data(c->value);
 	size_t len = secbuf_len(c->value);
-	int fd, n;
+	int fd;
 
-	n = snprintf(c->path, sizeof(c->path), "%s/%s", dir, c->name);
-	if (n < 0 || (size_t)n >= sizeof(c->path))
-		return HUSH_ERR_TOO_LARGE;
 	/* born 0400 whatever the umask: there is no moment it is wider */
 	if ((fd = open(c->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
 	    O_NOFOLLOW, 0400)) == -1 || fchmod(fd, 0400) != 0) {
@@ -140,25 +162,97 @@ exec_write_file(const char *dir, struct exec_cred *c)
 	return close(fd) == 0 ? HUSH_OK : HUSH_ERR_IO;
 }
 
+/*
+ * Removes the -f files and their directory; safe to run twice, and from
+ * the reaper, which was forked before the files were written. The paths
+ * are in hush's private directory: nothing else can be there.
+ */
+static void
+exec_remove_files(struct exec_cred *creds, size_t n, const char *dir)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (creds[i].file && creds[i].path[0] != '\0')
+			(void)unlink(creds[i].path);
+	if (dir[0] != '\0')
+		(void)rmdir(dir);
+}
+
+/*
+ * The reaper: in its own process group, deaf to the signals a terminal or
+ * a supervisor sends to hush's group, holding nothing of hush's but the
+ * child's pidfd. It waits for the child to exit, whether or not hush is
+ * still there, then removes the files. Never returns.
+ */
+static void
+exec_reaper_run(int pidfd, struct exec_cred *creds, size_t n,
+    const char *dir)
+{
+	static const int deaf[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP,
+	    SIGTTIN, SIGTTOU, SIGPIPE, SIGUSR1, SIGUSR2 };
+	struct pollfd pfd;
+	size_t i;
+	int fd;
+
+	(void)setpgid(0, 0);
+	for (i = 0; i < sizeof(deaf) / sizeof(deaf[0]); i++)
+		(void)signal(deaf[i], SIG_IGN);
+	/* its copy of the values: wiped now, it needs only the paths */
+	for (i = 0; i < n; i++) {
+		secbuf_unref(creds[i].value);
+		creds[i].value = NULL;
+	}
+	/* no pipe of hush's (or the terminal) kept open by the reaper */
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		(void)dup2(fd, STDIN_FILENO);
+		(void)dup2(fd, STDOUT_FILENO);
+		(void)dup2(fd, STDERR_FILENO);
+	}
+	if (dup2(pidfd, 3) != 3)
+		_exit(1);
+	closefrom(4);
+	pfd.fd = 3;
+	pfd.events = POLLIN;
+	while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+		;
+	exec_remove_files(creds, n, dir);
+	_exit(0);
+}
+
 /* In the child: the environment, then the command. Never returns. */
 static void
-exec_child_run(struct exec_cred *creds, size_t n, int out, int err,
+exec_child_run(struct exec_cred *creds, size_t n, int out, int err, int go,
     char **cmd)
 {
-	char *v;
+	const uint8_t *p;
+	char *v, c;
 	size_t i, len;
+	ssize_t r;
 
+	/* the files are written (and the reaper watches) before the exec */
+	while ((r = read(go, &c, 1)) < 0 && errno == EINTR)
+		;
+	if (r != 1)
+		_exit(127);
 	if (dup2(out, STDOUT_FILENO) == -1 || dup2(err, STDERR_FILENO) == -1)
 		_exit(127);
 	for (i = 0; i < n; i++) {
 		if (creds[i].file) {
 			v = creds[i].path;
 		} else {
-			/* the environment is a C string: the child's copy */
+			/*
+			 * the environment is a C string: the child's copy,
+			 * without one trailing newline, which no header value
+			 * (the usual use of such a variable) may hold
+			 */
+			p = secbuf_data(creds[i].value);
 			len = secbuf_len(creds[i].value);
+			if (len > 0 && p[len - 1] == '\n')
+				len--;
 			if ((v = malloc(len + 1)) == NULL)
 				_exit(127);
-			memcpy(v, secbuf_data(creds[i].value), len);
+			memcpy(v, p, len);
 			v[len] = '\0';
 		}
 		if (setenv(creds[i].var, v, 1) != 0)
@@ -212,6 +306,36 @@ exec_pump(struct exec_out *outs)
 	free(buf);
 }
 
+/*
+ * Forks the reaper for child pid. Without pidfds (Linux < 5.3) or a
+ * fork, hush still removes the files itself, unless it is killed: said
+ * once on stderr.
+ */
+static void
+exec_start_reaper(pid_t pid, struct exec_cred *creds, size_t n,
+    const char *dir, pid_t *reaperp)
+{
+	pid_t r;
+	int pidfd;
+
+	/* the child is not reaped before hush waits: its pid is its own */
+	if ((pidfd = pidfd_open(pid, 0)) < 0) {
+		fprintf(stderr, "hush exec: warning: cannot watch the command "
+		    "(%s); its -f files are removed only if hush is not "
+		    "killed\n", strerror(errno));
+		return;
+	}
+	if ((r = fork()) == -1)
+		fprintf(stderr, "hush exec: warning: cannot start the reaper "
+		    "(%s); -f files are removed only if hush is not "
+		    "killed\n", strerror(errno));
+	else if (r == 0)
+		exec_reaper_run(pidfd, creds, n, dir);
+	else
+		*reaperp = r;
+	close(pidfd);
+}
+
 int
 client_exec_main(int argc, char **argv)
 {
@@ -232,14 +356,19 @@ client_exec_main(int argc, char **argv)
 	struct sigaction sa;
 	const char *sock = NULL;
 	char dir[PATH_MAX] = "", lit[ROUTE_MAX_NAME + 16];
-	int po[2] = { -1, -1 }, pe[2] = { -1, -1 };
-	size_t n = 0, i;
-	bool files = false;
-	int c, status, rc = HUSH_EXIT_FAIL;
-	pid_t pid;
+	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, go[2] = { -1, -1 };
+	size_t n = 0, i, j;
+	bool files = false, ok = true;
+	int c, status = 0, rc = HUSH_EXIT_FAIL;
+	pid_t pid, w, reaper = -1;
 
 	memset(creds, 0, sizeof(creds));
 	conf_errs_init(&errs);
+	/*
+	 * An inherited SIG_IGN for SIGCHLD makes the kernel reap the child
+	 * itself, and waitpid then fails: the child's status is needed.
+	 */
+	(void)signal(SIGCHLD, SIG_DFL);
 	while ((c = getopt_long(argc, argv, "+s:e:f:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -252,6 +381,15 @@ client_exec_main(int argc, char **argv)
 			    HUSH_OK) {
 				fprintf(stderr, "hush exec: -%c %s: want "
 				    "VAR=NAME\n", c, optarg);
+				rc = HUSH_EXIT_USAGE;
+				goto out;
+			}
+			for (j = 0; j < n; j++)
+				if (strcmp(creds[j].var, creds[n].var) == 0)
+					break;
+			if (j < n) {
+				fprintf(stderr, "hush exec: %s is given twice\n",
+				    creds[n].var);
 				rc = HUSH_EXIT_USAGE;
 				goto out;
 			}
@@ -274,7 +412,13 @@ client_exec_main(int argc, char **argv)
 	}
 	sock = client_socket(sock);
 	for (i = 0; i < n; i++) {
-		if (client_credential(sock, creds[i].name, "exec",
+		/* one credential in several options: fetched once */
+		for (j = 0; j < i; j++)
+			if (strcmp(creds[j].name, creds[i].name) == 0)
+				break;
+		if (j < i)
+			creds[i].value = secbuf_ref(creds[j].value);
+		else if (client_credential(sock, creds[i].name, "exec",
 		    &creds[i].value) != HUSH_OK)
 			goto out;
 		/* an environment value ends at its first NUL: never cut it */
@@ -292,12 +436,21 @@ client_exec_main(int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
+		const uint8_t *p = secbuf_data(creds[i].value);
+		size_t len = secbuf_len(creds[i].value);
+
+		for (j = 0; j < i; j++)
+			if (creds[j].value == creds[i].value)
+				break;
+		if (j < i)
+			continue;
 		snprintf(lit, sizeof(lit), "credential:%s", creds[i].name);
-		if (redact_rules_add_literal(rules, lit,
-		    secbuf_data(creds[i].value), secbuf_len(creds[i].value)) !=
-		    HUSH_OK)
+		if (redact_rules_add_literal(rules, lit, p, len) != HUSH_OK)
 			fprintf(stderr, "hush exec: warning: %s is too short "
 			    "to be masked in the output\n", creds[i].name);
+		/* -e hands it over without its trailing newline: mask that */
+		if (len > 1 && p[len - 1] == '\n')
+			(void)redact_rules_add_literal(rules, lit, p, len - 1);
 	}
 	if (redact_rules_compile(rules) != HUSH_OK ||
 	    (outs[0].rs = redact_stream_new(rules, exec_sink, &outs[0])) ==
@@ -312,15 +465,17 @@ client_exec_main(int argc, char **argv)
 			goto out;
 		for (i = 0; i < n; i++)
 			if (creds[i].file &&
-			    exec_write_file(dir, &creds[i]) != HUSH_OK)
+			    exec_file_path(dir, &creds[i]) != HUSH_OK)
 				goto out;
 	}
 	/* close-on-exec: the child gets them only through dup2 */
-	if (pipe(po) != 0 || pipe(pe) != 0 ||
+	if (pipe(po) != 0 || pipe(pe) != 0 || pipe(go) != 0 ||
 	    fcntl(po[0], F_SETFD, FD_CLOEXEC) != 0 ||
 	    fcntl(po[1], F_SETFD, FD_CLOEXEC) != 0 ||
 	    fcntl(pe[0], F_SETFD, FD_CLOEXEC) != 0 ||
-	    fcntl(pe[1], F_SETFD, FD_CLOEXEC) != 0) {
+	    fcntl(pe[1], F_SETFD, FD_CLOEXEC) != 0 ||
+	    fcntl(go[0], F_SETFD, FD_CLOEXEC) != 0 ||
+	    fcntl(go[1], F_SETFD, FD_CLOEXEC) != 0) {
 		fprintf(stderr, "hush exec: pipe: %s\n", strerror(errno));
 		goto out;
 	}
@@ -333,9 +488,31 @@ client_exec_main(int argc, char **argv)
 		fprintf(stderr, "hush exec: fork: %s\n", strerror(errno));
 		goto out;
 	}
-	if (pid == 0)
-		exec_child_run(creds, n, po[1], pe[1], argv + optind);
+	if (pid == 0) {
+		/* hush's death must read as EOF: no write end of go here */
+		close(go[1]);
+		exec_child_run(creds, n, po[1], pe[1], go[0], argv + optind);
+	}
 	exec_child = pid;
+	close(go[0]);
+	go[0] = -1;
+	if (files) {
+		exec_start_reaper(pid, creds, n, dir, &reaper);
+		for (i = 0; i < n && ok; i++) {
+			for (j = 0; j < i; j++)
+				if (creds[j].file && strcmp(creds[j].name,
+				    creds[i].name) == 0)
+					break;
+			if (creds[i].file && j == i &&
+			    exec_write_file(&creds[i]) != HUSH_OK)
+				ok = false;
+		}
+	}
+	/* the child runs the command only on this byte; EOF ends it */
+	if (ok && fdio_write_all(go[1], "g", 1) != 0)
+		ok = false;
+	close(go[1]);
+	go[1] = -1;
 	for (i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++)
 		(void)sigaction(fwd[i], &sa, NULL);
 	close(po[1]);
@@ -347,9 +524,15 @@ client_exec_main(int argc, char **argv)
 	sa.sa_handler = SIG_IGN;
 	(void)sigaction(SIGPIPE, &sa, NULL);
 	exec_pump(outs);
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+	while ((w = waitpid(pid, &status, 0)) == -1 && errno == EINTR)
 		;
-	if (WIFEXITED(status))
+	exec_child = -1;
+	if (w == -1)
+		fprintf(stderr, "hush exec: cannot wait for the command: %s\n",
+		    strerror(errno));
+	else if (!ok)
+		rc = HUSH_EXIT_FAIL;
+	else if (WIFEXITED(status))
 		rc = WEXITSTATUS(status);
 	else if (WIFSIGNALED(status))
 		rc = 128 + WTERMSIG(status);
@@ -358,13 +541,13 @@ usage:
 	fprintf(stderr, "usage: hush exec [-s SOCKET] [-e VAR=NAME]... "
 	    "[-f VAR=NAME]... -- COMMAND [ARG]...\n");
 out:
-	for (i = 0; i < n; i++) {
-		if (creds[i].path[0] != '\0')
-			(void)unlink(creds[i].path);
+	exec_remove_files(creds, n, dir);
+	for (i = 0; i < n; i++)
 		secbuf_unref(creds[i].value);
-	}
-	if (dir[0] != '\0')
-		(void)rmdir(dir);
+	/* the reaper ends when the child has: wait, so none is left over */
+	if (reaper > 0)
+		while (waitpid(reaper, NULL, 0) == -1 && errno == EINTR)
+			;
 	for (i = 0; i < 2; i++) {
 		if (outs[i].from != -1)
 			close(outs[i].from);
@@ -378,6 +561,10 @@ out:
 		close(pe[0]);
 	if (pe[1] != -1)
 		close(pe[1]);
+	if (go[0] != -1)
+		close(go[0]);
+	if (go[1] != -1)
+		close(go[1]);
 	redact_rules_free(rules);
 	conf_errs_release(&errs);
 	return rc;

@@ -59,7 +59,9 @@ static const char *const client_keys[] = {
 };
 static const char *const credential_keys[] = {
 	"source", "json_field", "json_omit", "content_type", "max_size",
-	"timeout", "cache", "key_file", NULL
+	"timeout", "cache", "key_file",
+	"env",
+	NULL
 };
 static const char *const rule_keys[] = {
 	"pattern", "keywords", "secret_group", "description", NULL
@@ -114,12 +116,37 @@ static int conf_read_file(struct loader *ld, const char *path,
 
 /* Errors */
 
+/*
+ * When not even the first error can be recorded, errs points at these,
+ * so that whoever prints the errors still prints why the load failed.
+ */
+static char conf_errs_oom_msg[] =
+    "hush: out of memory while recording configuration errors";
+static char *conf_errs_oom_msgs[1] = { conf_errs_oom_msg };
+static struct conf_loc conf_errs_oom_locs[1] = { { "hush", 0 } };
+
 void
 conf_errs_init(struct conf_errs *errs)
 {
 	errs->msgs = NULL;
 	errs->locs = NULL;
 	errs->n = 0;
+	errs->lost = 0;
+}
+
+/* An error that could not be recorded is still counted. */
+static void
+conf_errs_lose(struct conf_errs *errs)
+{
+	errs->lost++;
+	if (errs->n == 0) {
+		/* an array grown for a first error that never came */
+		free(errs->msgs);
+		free(errs->locs);
+		errs->msgs = conf_errs_oom_msgs;
+		errs->locs = conf_errs_oom_locs;
+		errs->n = 1;
+	}
 }
 
 void
@@ -127,6 +154,10 @@ conf_errs_release(struct conf_errs *errs)
 {
 	size_t i;
 
+	if (errs->msgs == conf_errs_oom_msgs) {
+		conf_errs_init(errs);
+		return;
+	}
 	for (i = 0; i < errs->n; i++) {
 		free(errs->msgs[i]);
 		free((char *)errs->locs[i].file);
@@ -185,13 +216,20 @@ conf_errs_add(struct conf_errs *errs, struct conf_loc loc, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* the fallback arrays are static: nothing is added to them */
+	if (errs->msgs == conf_errs_oom_msgs) {
+		errs->lost++;
+		return;
+	}
 	if (loc.line > 0)
 		n = snprintf(NULL, 0, "%s:%d: %s", loc.file ? loc.file : "-",
 		    loc.line, msg);
 	else
 		n = snprintf(NULL, 0, "%s: %s", loc.file ? loc.file : "-", msg);
-	if (n < 0 || (full = malloc((size_t)n + 1)) == NULL)
+	if (n < 0 || (full = malloc((size_t)n + 1)) == NULL) {
+		conf_errs_lose(errs);
 		return;
+	}
 	if (loc.line > 0)
 		snprintf(full, (size_t)n + 1, "%s:%d: %s",
 		    loc.file ? loc.file : "-", loc.line, msg);
@@ -200,12 +238,14 @@ conf_errs_add(struct conf_errs *errs, struct conf_loc loc, const char *fmt,
 		    loc.file ? loc.file : "-", msg);
 	if ((file = strdup(loc.file ? loc.file : "-")) == NULL) {
 		free(full);
+		conf_errs_lose(errs);
 		return;
 	}
 	if ((grown = realloc(errs->msgs, (errs->n + 1) * sizeof(*grown))) ==
 	    NULL) {
 		free(file);
 		free(full);
+		conf_errs_lose(errs);
 		return;
 	}
 	errs->msgs = grown;
@@ -213,6 +253,7 @@ conf_errs_add(struct conf_errs *errs, struct conf_loc loc, const char *fmt,
 	    NULL) {
 		free(file);
 		free(full);
+		conf_errs_lose(errs);
 		return;
 	}
 	errs->locs = glocs;
@@ -674,7 +715,13 @@ conf_read_file(struct loader *ld, const char *path, struct conf_loc from)
 	ssize_t n;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+	/*
+	 * O_NONBLOCK: a FIFO (or a device) put where a drop-in is expected
+	 * would block open() until a writer comes, hanging --check and
+	 * reload. It is refused below; reads of a regular file ignore it.
+	 */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) < 0) {
 		if (from.file != NULL)
 			ERR(ld, from, "include %s: %s", path, strerror(errno));
 		else
@@ -682,7 +729,10 @@ conf_read_file(struct loader *ld, const char *path, struct conf_loc from)
 		return -1;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		ERR(ld, loc, "not a regular file");
+		if (from.file != NULL)
+			ERR(ld, from, "include %s: not a regular file", path);
+		else
+			ERR(ld, loc, "not a regular file");
 		goto fail;
 	}
 	if (check_owner(ld, file, &st) != 0)
@@ -1241,6 +1291,17 @@ conv_cred(struct loader *ld, const struct raw_section *s, struct conf_cred *c)
 			get_duration(&cv, &c->cache_ms);
 		else if (KEY("key_file"))
 			get_path(&cv, &c->key_file);
+		else if (KEY("env")) {
+			size_t j;
+
+			get_list(&cv, &c->env, &c->nenv);
+			for (j = 0; j < c->nenv; j++)
+				if (!is_name(c->env[j], "_") ||
+				    isdigit((unsigned char)c->env[j][0]))
+					ERR(ld, cv.kv->loc, "credential \"%s\": "
+					    "env: \"%s\" is not a variable name",
+					    c->name, c->env[j]);
+		}
 	}
 	if (c->content_type == NULL)
 		c->content_type = ld_strdup(ld, CONF_DEFAULT_CONTENT_TYPE);
@@ -1283,6 +1344,11 @@ conv_cred(struct loader *ld, const struct raw_section *s, struct conf_cred *c)
 		    (l = conf_where_key(&c->where, "cache")).line > 0)
 			ERR(ld, l, "credential \"%s\": cache is only for "
 			    "exec: sources", c->name);
+		if (conf_where_has(&c->where, "env") &&
+		    (l = conf_where_key(&c->where, "env")).line > 0)
+			ERR(ld, l, "credential \"%s\": env is only for "
+			    "exec: sources (env: reads hushd's own "
+			    "environment)", c->name);
 	}
 }
 
@@ -1437,7 +1503,9 @@ ld_convert(struct loader *ld)
 		fill_where(ld, s, &cl->where);
 		conv_client(ld, s, cl);
 	}
-	check_clients(ld);
+	/* names may be missing after a failed allocation: no cross checks */
+	if (!ld->nomem)
+		check_clients(ld);
 }
 
 static void
@@ -1484,7 +1552,8 @@ ld_defaults(struct loader *ld)
 }
 
 static int
-ld_finish(struct loader *ld, conf_check_fn check, size_t nerrs_before)
+ld_finish(struct loader *ld, conf_check_fn check, size_t nerrs_before,
+    size_t lost_before)
 {
 	if (!ld->nomem)
 		ld_convert(ld);
@@ -1496,7 +1565,8 @@ ld_finish(struct loader *ld, conf_check_fn check, size_t nerrs_before)
 	if (ld->nomem)
 		conf_errs_add(ld->errs, (struct conf_loc){ "hush", 0 },
 		    "out of memory");
-	if (ld->errs->n > nerrs_before) {
+	/* an error lost to a failed allocation fails the load all the same */
+	if (ld->errs->n > nerrs_before || ld->errs->lost > lost_before) {
 		conf_errs_sort(ld->errs);
 		conf_release(ld->conf);
 		return HUSH_ERR_CONFIG;
@@ -1509,7 +1579,7 @@ conf_load(struct hush_conf *conf, const char *path, unsigned flags,
     conf_check_fn check, struct conf_errs *errs)
 {
 	struct loader ld;
-	size_t before = errs->n;
+	size_t before = errs->n, lost = errs->lost;
 
 	conf_init(conf);
 	memset(&ld, 0, sizeof(ld));
@@ -1517,7 +1587,7 @@ conf_load(struct hush_conf *conf, const char *path, unsigned flags,
 	ld.errs = errs;
 	ld.flags = flags;
 	conf_read_file(&ld, path, (struct conf_loc){ NULL, 0 });
-	return ld_finish(&ld, check, before);
+	return ld_finish(&ld, check, before, lost);
 }
 
 int
@@ -1525,7 +1595,7 @@ conf_load_string(struct hush_conf *conf, const char *name, const char *text,
     unsigned flags, conf_check_fn check, struct conf_errs *errs)
 {
 	struct loader ld;
-	size_t before = errs->n;
+	size_t before = errs->n, lost = errs->lost;
 
 	conf_init(conf);
 	memset(&ld, 0, sizeof(ld));
@@ -1533,7 +1603,7 @@ conf_load_string(struct hush_conf *conf, const char *name, const char *text,
 	ld.errs = errs;
 	ld.flags = flags | CONF_SKIP_OWNER_CHECK;
 	ld_parse_text(&ld, ld_intern_file(&ld, name), text, strlen(text));
-	return ld_finish(&ld, check, before);
+	return ld_finish(&ld, check, before, lost);
 }
 
 static void
@@ -1576,6 +1646,7 @@ conf_release(struct hush_conf *conf)
 		free(c->arg);
 		free(c->json_field);
 		val_list_free(c->json_omit);
+		val_list_free(c->env);
 		free(c->content_type);
 		free(c->key_file);
 		where_release(&c->where);

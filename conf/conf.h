@@ -133,6 +133,9 @@ struct conf_cred {
 	uint64_t	 max_size;
 	uint64_t	 timeout_ms;	/* exec: kill after */
 	uint64_t	 cache_ms;	/* exec: reuse output; 0 = no cache */
+	char		**env;		/* exec: NULL-terminated names of
+					 * variables passed on, or NULL */
+	size_t		 nenv;
 	char		*key_file;	/* sealed: the key */
 	struct conf_where where;
 };
@@ -177,6 +180,9 @@ struct conf_errs {
 	char		**msgs;
 	size_t		 n;
 	struct conf_loc	*locs;		/* file copies owned here, for sorting */
+	size_t		 lost;		/* errors that could not be recorded
+					 * (out of memory): a load with any
+					 * fails, and msgs then says so */
 };
 
 void conf_errs_init(struct conf_errs *errs);

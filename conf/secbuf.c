@@ -1,4 +1,6 @@
 #include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -66,7 +68,18 @@ secbuf_append(struct secbuf *sb, const void *p, size_t len)
 void
 secbuf_set_len(struct secbuf *sb, size_t len)
 {
-	sb->len = len <= sb->cap ? len : sb->cap;
+	/*
+	 * A length past the capacity means the caller already wrote past
+	 * it, or is about to serve bytes that were never written: a bug,
+	 * not input. Clamping would hide it behind a silently shortened
+	 * value, so it ends the process (the numbers are not secret).
+	 */
+	if (len > sb->cap) {
+		fprintf(stderr, "secbuf: length %zu past capacity %zu\n", len,
+		    sb->cap);
+		abort();
+	}
+	sb->len = len;
 }
 
 void

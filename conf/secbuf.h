@@ -24,7 +24,10 @@ struct secbuf *secbuf_from(const void *p, size_t len);
 /* Appends; HUSH_ERR_TOO_LARGE (and nothing appended) past the capacity. */
 int secbuf_append(struct secbuf *sb, const void *p, size_t len);
 
-/* Sets the length after writing into secbuf_mut(); len <= capacity. */
+/*
+ * Sets the length after writing into secbuf_mut(). len must be <= the
+ * capacity: anything more is a broken invariant and aborts.
+ */
 void secbuf_set_len(struct secbuf *sb, size_t len);
 
 /* Wipes the contents and sets the length to 0. */

@@ -3,14 +3,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf/fdio.h"
 #include "conf/hush_err.h"
 #include "conf/jsonsec.h"
+#include "conf/safepath.h"
 #include "conf/seal.h"
 #include "conf/source.h"
 #include "conf/source_priv.h"
@@ -65,68 +69,125 @@ source_fail_errno(struct source_err *err, const char *name, int code,
 	return code;
 }
 
-static int
-source_errno_code(int errnum)
+/*
+ * What identifies a file's content for a reader that cannot lock it: an
+ * in-place rewrite (truncate, then write) changes the size, mtime or
+ * ctime; a replacement by rename changes the inode.
+ */
+static bool
+source_same_file(const struct stat *a, const struct stat *b)
 {
-	switch (errnum) {
-	case ENOENT:
-	case ENOTDIR:
-		return HUSH_ERR_NOT_FOUND;
-	case EACCES:
-	case EPERM:
-		return HUSH_ERR_DENIED;
-	case ENOMEM:
-		return HUSH_ERR_NOMEM;
-	default:
-		return HUSH_ERR_IO;
-	}
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	    a->st_size == b->st_size &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	    a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	    a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+static int64_t
+source_ts_ms(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000 + ts->tv_nsec / 1000000;
+}
+
+/*
+ * Milliseconds to wait before the file's last change (ctime, which no
+ * user can set) is SOURCE_FILE_SETTLE_MS in the past, measured from t0,
+ * taken before the read began; 0 when it already is. A change within
+ * the window may be the first write of a rewrite whose second write is
+ * still to come, which no stat comparison can see. A ctime far in the
+ * future is a clock step, not a writer.
+ */
+static int64_t
+source_settle_wait(const struct stat *st, int64_t t0)
+{
+	int64_t ct = source_ts_ms(&st->st_ctim);
+
+	if (ct > t0 + SOURCE_FILE_SETTLE_MS ||
+	    ct < t0 - SOURCE_FILE_SETTLE_MS)
+		return 0;
+	return ct + SOURCE_FILE_SETTLE_MS - t0 + 1;
+}
+
+static void
+source_sleep_ms(int64_t ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
 }
 
 /*
  * Reads path into a new secbuf of capacity max + 1: a file that fills it
  * is larger than max, which is reported, never truncated. what names the
  * file in messages ("source file", "sealed file").
+ *
+ * The path is opened under the rule of safepath.h (whoever can steer it
+ * must be able to read what it leads to). The file's identity is taken
+ * before and after each read; a read during which it changed, or right
+ * after a change, is thrown away and done again, and a file that keeps
+ * changing is HUSH_ERR_INVALID, for which hushd serves the last good
+ * value: never a torn one.
  */
 static int
 source_read_file(const struct conf_cred *c, const char *path, size_t max,
     const char *what, struct secbuf **outp, struct source_err *err)
 {
 	struct secbuf *sb = NULL;
-	struct stat st;
-	int fd = -1, r = HUSH_ERR_INTERNAL;
+	struct stat before, after;
+	struct timespec now;
+	char why[SAFEPATH_WHY_MAX];
+	int64_t t0, wait = 0;
+	int fd = -1, r = HUSH_ERR_INTERNAL, try;
 
-	/* O_NONBLOCK: opening a FIFO put in the file's place must not hang. */
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY |
-	    O_CLOEXEC)) < 0) {
-		r = source_fail_errno(err, c->name, source_errno_code(errno),
-		    errno, "cannot open %s %s", what, path);
-		goto out;
-	}
-	if (fstat(fd, &st) != 0) {
-		r = source_fail_errno(err, c->name, HUSH_ERR_IO, errno,
-		    "cannot stat %s %s", what, path);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = source_fail(err, c->name, HUSH_ERR_INVALID, "%s %s is not "
-		    "a regular file", what, path);
-		goto out;
-	}
-	if ((uint64_t)st.st_size > max) {
-		r = source_fail(err, c->name, HUSH_ERR_TOO_LARGE, "source is "
-		    "larger than max_size (%zu bytes)", max);
-		goto out;
-	}
-	if ((sb = secbuf_new(max + 1)) == NULL) {
-		r = source_fail(err, c->name, HUSH_ERR_NOMEM, "out of secure "
-		    "memory");
-		goto out;
-	}
-	/* The file may grow after fstat: the capacity is the real limit. */
-	if (fdio_read_secbuf(fd, sb) != 0) {
-		r = source_fail_errno(err, c->name, HUSH_ERR_IO, errno,
-		    "cannot read %s %s", what, path);
-		goto out;
+	for (try = 0;; try++) {
+		(void)clock_gettime(CLOCK_REALTIME_COARSE, &now);
+		t0 = source_ts_ms(&now);
+		if ((r = safepath_open(path, &fd, why)) != HUSH_OK) {
+			r = source_fail(err, c->name, r, "%s %s: %s", what,
+			    path, why);
+			goto out;
+		}
+		if (fstat(fd, &before) != 0) {
+			r = source_fail_errno(err, c->name, HUSH_ERR_IO, errno,
+			    "cannot stat %s %s", what, path);
+			goto out;
+		}
+		if ((uint64_t)before.st_size > max) {
+			r = source_fail(err, c->name, HUSH_ERR_TOO_LARGE,
+			    "source is larger than max_size (%zu bytes)", max);
+			goto out;
+		}
+		if (sb == NULL && (sb = secbuf_new(max + 1)) == NULL) {
+			r = source_fail(err, c->name, HUSH_ERR_NOMEM, "out of "
+			    "secure memory");
+			goto out;
+		}
+		secbuf_clear(sb);
+		/* The file may grow after fstat: the capacity is the limit. */
+		if (fdio_read_secbuf(fd, sb) != 0) {
+			r = source_fail_errno(err, c->name, HUSH_ERR_IO, errno,
+			    "cannot read %s %s", what, path);
+			goto out;
+		}
+		if (fstat(fd, &after) != 0) {
+			r = source_fail_errno(err, c->name, HUSH_ERR_IO, errno,
+			    "cannot stat %s %s", what, path);
+			goto out;
+		}
+		(void)close(fd);
+		fd = -1;
+		if (source_same_file(&before, &after) &&
+		    (wait = source_settle_wait(&after, t0)) == 0)
+			break;
+		if (try + 1 == SOURCE_FILE_TRIES) {
+			r = source_fail(err, c->name, HUSH_ERR_INVALID, "%s %s "
+			    "kept changing while it was read", what, path);
+			goto out;
+		}
+		source_sleep_ms(wait > 0 ? wait : SOURCE_FILE_RETRY_MS);
 	}
 	if (secbuf_len(sb) > max) {
 		r = source_fail(err, c->name, HUSH_ERR_TOO_LARGE, "source is "

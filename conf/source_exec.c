@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +233,54 @@ exec_read_output(int fd, struct secbuf *sb, int64_t deadline, int *errnop)
 	}
 }
 
+/* The "NAME=value" entry of hushd's environment for name, or NULL. */
+static char *
+exec_env_entry(const char *name)
+{
+	size_t len = strlen(name);
+	char **e;
+
+	for (e = environ; e != NULL && *e != NULL; e++)
+		if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
+			return *e;
+	return NULL;
+}
+
+/*
+ * The command's environment: PATH (a default one when hushd has none),
+ * HOME and LANG from hushd's, then each variable c names with env =
+ * that is set. Nothing else: hushd's environment holds the values of
+ * env: credentials, which a command must not see unless it is given
+ * them. The strings are hushd's own; only the array is new (free() it).
+ */
+static char **
+exec_envp(const struct conf_cred *c)
+{
+	static const char *const base[] = { "PATH", "HOME", "LANG" };
+	static char default_path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
+	char **envp, *v;
+	size_t n = 0, i, j;
+	bool dup;
+
+	if ((envp = calloc(3 + c->nenv + 1, sizeof(*envp))) == NULL)
+		return NULL;
+	for (i = 0; i < 3; i++)
+		if ((v = exec_env_entry(base[i])) != NULL)
+			envp[n++] = v;
+		else if (i == 0)
+			envp[n++] = default_path;
+	for (i = 0; i < c->nenv; i++) {
+		if ((v = exec_env_entry(c->env[i])) == NULL)
+			continue;	/* unset: passed on as unset */
+		for (dup = false, j = 0; j < n && !dup; j++)
+			dup = envp[j] == v;
+		if (!dup)
+			envp[n++] = v;
+	}
+	envp[n] = NULL;
+	return envp;
+}
+
 /*
  * Starts argv in its own process group (so that a timeout kills whatever
  * it started too), with stdin and stderr on /dev/null (stderr may carry
@@ -240,7 +289,7 @@ exec_read_output(int fd, struct secbuf *sb, int64_t deadline, int *errnop)
  * Returns 0 or an errno value.
  */
 static int
-exec_spawn(char **argv, int outfd, pid_t *pidp)
+exec_spawn(char **argv, char **envp, int outfd, pid_t *pidp)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
@@ -269,11 +318,7 @@ exec_spawn(char **argv, int outfd, pid_t *pidp)
 	    (e = posix_spawnattr_setsigdefault(&at, &def)) != 0 ||
 	    (e = posix_spawnattr_setsigmask(&at, &mask)) != 0)
 		goto out;
-	/*
-	 * The command gets hushd's environment: vault and the like need
-	 * VAULT_ADDR and their token from it.
-	 */
-	e = posix_spawn(pidp, argv[0], &fa, &at, argv, environ);
+	e = posix_spawn(pidp, argv[0], &fa, &at, argv, envp);
 out:
 	(void)posix_spawnattr_destroy(&at);
 	(void)posix_spawn_file_actions_destroy(&fa);
@@ -324,7 +369,7 @@ source_exec_read(const struct conf_cred *c, size_t max, struct secbuf **outp,
     struct source_err *err)
 {
 	struct secbuf *sb = NULL;
-	char **argv = NULL;
+	char **argv = NULL, **envp = NULL;
 	const char *why = NULL;
 	uint64_t timeout_ms;
 	int64_t deadline;
@@ -356,7 +401,11 @@ source_exec_read(const struct conf_cred *c, size_t max, struct secbuf **outp,
 	timeout_ms = c->timeout_ms > 0 ? c->timeout_ms :
 	    CONF_DEFAULT_EXEC_TIMEOUT_MS;
 	deadline = exec_now_ms() + (int64_t)timeout_ms;
-	if ((e = exec_spawn(argv, pfd[1], &pid)) != 0) {
+	if ((envp = exec_envp(c)) == NULL) {
+		r = source_fail(err, c->name, HUSH_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((e = exec_spawn(argv, envp, pfd[1], &pid)) != 0) {
 		pid = -1;
 		r = source_fail_errno(err, c->name, e == ENOENT ?
 		    HUSH_ERR_NOT_FOUND : HUSH_ERR_EXEC, e, "exec: cannot run "
@@ -429,6 +478,7 @@ out:
 	if (pfd[1] >= 0)
 		(void)close(pfd[1]);
 	secbuf_free(sb);
+	free(envp);
 	free(argv);
 	return r;
 }

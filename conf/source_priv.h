@@ -15,6 +15,15 @@
 /* The most words and bytes an exec: command line may split into. */
 #define SOURCE_EXEC_MAX_ARGS	256
 
+/*
+ * A file: source is read again when it changed during the read, or less
+ * than SOURCE_FILE_SETTLE_MS before it (a rewrite may not be finished),
+ * at most SOURCE_FILE_TRIES times, SOURCE_FILE_RETRY_MS apart at least.
+ */
+#define SOURCE_FILE_TRIES	5
+#define SOURCE_FILE_SETTLE_MS	50
+#define SOURCE_FILE_RETRY_MS	2
+
 /* Time given to a killed exec: command's leader to be reaped. */
 #define SOURCE_EXEC_REAP_MS	2000
 

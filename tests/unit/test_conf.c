@@ -14,6 +14,61 @@
 
 static char data_dir[4096];
 
+/*
+ * Allocation failure injection (linked with -Wl,--wrap=..., see
+ * tests/CMakeLists.txt): while oom_armed, the allocation numbered
+ * oom_fail_at fails; oom_count counts the calls.
+ */
+void *__real_malloc(size_t n);
+void *__real_realloc(void *p, size_t n);
+void *__real_calloc(size_t n, size_t size);
+char *__real_strdup(const char *s);
+char *__real_strndup(const char *s, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_realloc(void *p, size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+char *__wrap_strdup(const char *s);
+char *__wrap_strndup(const char *s, size_t n);
+
+static int oom_armed;
+static size_t oom_count, oom_fail_at;
+
+static int
+oom_now(void)
+{
+	return oom_armed && oom_count++ == oom_fail_at;
+}
+
+void *
+__wrap_malloc(size_t n)
+{
+	return oom_now() ? NULL : __real_malloc(n);
+}
+
+void *
+__wrap_realloc(void *p, size_t n)
+{
+	return oom_now() ? NULL : __real_realloc(p, n);
+}
+
+void *
+__wrap_calloc(size_t n, size_t size)
+{
+	return oom_now() ? NULL : __real_calloc(n, size);
+}
+
+char *
+__wrap_strdup(const char *s)
+{
+	return oom_now() ? NULL : __real_strdup(s);
+}
+
+char *
+__wrap_strndup(const char *s, size_t n)
+{
+	return oom_now() ? NULL : __real_strndup(s, n);
+}
+
 static const char *
 fixture(const char *name)
 {
@@ -556,6 +611,130 @@ conf_refuses_files_others_can_write(void **state)
 	rmdir(dir);
 }
 
+/*
+ * A FIFO (or any non-regular file) matched by include = must be refused
+ * without waiting for a writer: open() of a FIFO blocks until one comes,
+ * which hung --check and reload. alarm() turns a hang into a failure.
+ */
+static void
+conf_fifo_include_is_refused_without_waiting(void **state)
+{
+	char dir[] = "/tmp/hush-conf-XXXXXX", path[256], dropins[256];
+	char fifo[256], main_fifo[256];
+	struct hush_conf conf;
+	struct conf_errs errs;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(dropins, sizeof(dropins), "%s/conf.d", dir);
+	assert_int_equal(mkdir(dropins, 0700), 0);
+	snprintf(fifo, sizeof(fifo), "%s/conf.d/x.ini", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	snprintf(path, sizeof(path), "%s/hush.ini", dir);
+	write_file(path, "[broker]\ninclude = conf.d/*.ini\n", 0600);
+	conf_errs_init(&errs);
+	alarm(30);
+	assert_int_equal(conf_load(&conf, path, CONF_DEFAULT, NULL, &errs),
+	    HUSH_ERR_CONFIG);
+	alarm(0);
+	if (!has_error(&errs, "hush.ini:2: include ") ||
+	    !has_error(&errs, "x.ini: not a regular file")) {
+		dump_errors(&errs);
+		fail();
+	}
+	conf_errs_release(&errs);
+
+	/* The main file itself, too. */
+	snprintf(main_fifo, sizeof(main_fifo), "%s/main.ini", dir);
+	assert_int_equal(mkfifo(main_fifo, 0600), 0);
+	conf_errs_init(&errs);
+	alarm(30);
+	assert_int_equal(conf_load(&conf, main_fifo, CONF_DEFAULT, NULL,
+	    &errs), HUSH_ERR_CONFIG);
+	alarm(0);
+	assert_true(has_error(&errs, "main.ini: not a regular file"));
+	conf_errs_release(&errs);
+	unlink(main_fifo);
+	unlink(fifo);
+	unlink(path);
+	rmdir(dropins);
+	rmdir(dir);
+}
+
+static void
+conf_exec_env_lists_variable_names_for_exec_sources_only(void **state)
+{
+	struct hush_conf conf;
+	struct conf_errs errs;
+	const struct conf_cred *c;
+
+	(void)state;
+	assert_int_equal(load_text("[credential \"db\"]\n"
+	    "source = exec:/bin/true\nenv = VAULT_ADDR, VAULT_TOKEN\n", &conf,
+	    &errs), HUSH_OK);
+	assert_non_null(c = conf_find_cred(&conf, "db"));
+	assert_int_equal(c->nenv, 2);
+	assert_string_equal(c->env[0], "VAULT_ADDR");
+	assert_string_equal(c->env[1], "VAULT_TOKEN");
+	assert_null(c->env[2]);
+	conf_release(&conf);
+	conf_errs_release(&errs);
+	expect_error("[credential \"db\"]\nsource = exec:/bin/true\n"
+	    "env = VAULT_ADDR, 9X\n", "t.ini:3: credential \"db\": env: \"9X\" "
+	    "is not a variable name");
+	expect_error("[credential \"db\"]\nsource = exec:/bin/true\n"
+	    "env = A=B\n", "t.ini:3: credential \"db\": env: \"A=B\"");
+	expect_error("[credential \"k\"]\nsource = env:KEY\nenv = PATH\n",
+	    "t.ini:3: credential \"k\": env is only for exec: sources");
+}
+
+/*
+ * A configuration with errors never loads as a success, whichever
+ * allocation fails: running out of memory while recording the errors
+ * used to drop them, and an empty list read as success. And there is
+ * always a message to print.
+ */
+static void
+conf_out_of_memory_never_turns_errors_into_success(void **state)
+{
+	static const char *const texts[] = {
+		"[broker]\nbogus = 1\n",
+		"[client \"a\"]\nsocket = /tmp/a.sock\nallow = nope\n"
+		"[credential \"c\"]\nsource = env:C\nalow = x\n",
+	};
+	struct hush_conf conf;
+	struct conf_errs errs;
+	size_t t, i, calls;
+	int r;
+
+	(void)state;
+	for (t = 0; t < sizeof(texts) / sizeof(texts[0]); t++) {
+		for (i = 0;; i++) {
+			conf_errs_init(&errs);
+			oom_count = 0;
+			oom_fail_at = i;
+			oom_armed = 1;
+			r = conf_load_string(&conf, "t.ini", texts[t],
+			    CONF_DEFAULT, NULL, &errs);
+			oom_armed = 0;
+			calls = oom_count;
+			if (r == HUSH_OK) {
+				print_message("allocation %zu failed: loaded "
+				    "as a success\n", i);
+				conf_release(&conf);
+				fail();
+			}
+			assert_int_equal(r, HUSH_ERR_CONFIG);
+			assert_true(errs.n >= 1);
+			assert_non_null(errs.msgs[0]);
+			conf_errs_release(&errs);
+			if (calls <= i)
+				break;	/* no allocation failed: all covered */
+		}
+		assert_true(i > 3);
+	}
+}
+
 static void
 conf_nul_byte_and_binary_garbage_are_errors_not_crashes(void **state)
 {
@@ -660,6 +839,9 @@ main(void)
 		cmocka_unit_test(conf_include_reads_dropins_and_errors_name_the_included_file),
 		cmocka_unit_test(conf_include_loop_stops_at_the_depth_limit),
 		cmocka_unit_test(conf_refuses_files_others_can_write),
+		cmocka_unit_test(conf_fifo_include_is_refused_without_waiting),
+		cmocka_unit_test(conf_out_of_memory_never_turns_errors_into_success),
+		cmocka_unit_test(conf_exec_env_lists_variable_names_for_exec_sources_only),
 		cmocka_unit_test(conf_nul_byte_and_binary_garbage_are_errors_not_crashes),
 		cmocka_unit_test(conf_check_hook_errors_are_reported_with_the_others),
 		cmocka_unit_test(conf_sealed_key_file_others_can_read_is_refused_by_check),

@@ -1,8 +1,13 @@
 /* Secure buffers: fixed capacity, reference counts, wiping. */
+#include <sys/wait.h>
+
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -62,15 +67,30 @@ secbuf_append_never_exceeds_the_capacity(void **state)
 }
 
 static void
-secbuf_set_len_is_clamped_to_the_capacity(void **state)
+secbuf_set_len_past_the_capacity_aborts(void **state)
 {
 	struct secbuf *sb = secbuf_new(4);
+	pid_t pid;
+	int status = 0;
 
 	(void)state;
 	memcpy(secbuf_mut(sb), "wxyz", 4);
 	secbuf_set_len(sb, 3);
 	assert_int_equal(secbuf_len(sb), 3);
-	secbuf_set_len(sb, 99);
+	secbuf_set_len(sb, 4);
+	assert_int_equal(secbuf_len(sb), 4);
+	/* In a child: the broken invariant must end that process. */
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		(void)freopen("/dev/null", "w", stderr);
+		secbuf_set_len(sb, 5);
+		_exit(0);	/* clamped and carried on: the old bug */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGABRT);
 	assert_int_equal(secbuf_len(sb), 4);
 	secbuf_free(sb);
 }
@@ -156,7 +176,7 @@ main(void)
 		cmocka_unit_test(secbuf_new_is_empty_with_its_capacity),
 		cmocka_unit_test(secbuf_new_refuses_zero_and_absurd_capacities),
 		cmocka_unit_test(secbuf_append_never_exceeds_the_capacity),
-		cmocka_unit_test(secbuf_set_len_is_clamped_to_the_capacity),
+		cmocka_unit_test(secbuf_set_len_past_the_capacity_aborts),
 		cmocka_unit_test(secbuf_from_copies_exactly),
 		cmocka_unit_test(secbuf_clear_wipes_the_whole_capacity),
 		cmocka_unit_test(secbuf_ref_keeps_the_value_alive_until_the_last_unref),

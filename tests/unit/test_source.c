@@ -449,15 +449,24 @@ source_exec_runs_no_shell(void **state)
 }
 
 static void
-source_exec_passes_the_environment(void **state)
+source_exec_passes_only_path_home_lang_and_listed_variables(void **state)
 {
 	struct conf_cred c;
+	char *env[] = { "HUSH_TEST_EXEC_ENV", NULL };
 
 	(void)state;
 	assert_int_equal(setenv("HUSH_TEST_EXEC_ENV", "from-env", 1), 0);
-	cred_init(&c, CONF_SRC_EXEC,
-	    "/bin/sh -c 'printf %s \"$HUSH_TEST_EXEC_ENV\"'");
-	LOAD_OK(&c, "from-env");
+	assert_int_equal(setenv("HUSH_TEST_NOT_LISTED", "hidden", 1), 0);
+	/* not listed: not passed on */
+	cred_init(&c, CONF_SRC_EXEC, "/bin/sh -c 'printf %s "
+	    "\"[$HUSH_TEST_EXEC_ENV][$HUSH_TEST_NOT_LISTED]\"'");
+	LOAD_OK(&c, "[][]");
+	/* listed with env = */
+	c.env = env;
+	c.nenv = 1;
+	LOAD_OK(&c, "[from-env][]");
+	cred_init(&c, CONF_SRC_EXEC, "/bin/sh -c 'printf %s \"${PATH:+path}\"'");
+	LOAD_OK(&c, "path");
 }
 
 static void
@@ -1260,7 +1269,7 @@ main(void)
 		cmocka_unit_test(source_exec_serves_stdout_without_one_trailing_newline),
 		cmocka_unit_test(source_exec_strips_only_one_newline),
 		cmocka_unit_test(source_exec_runs_no_shell),
-		cmocka_unit_test(source_exec_passes_the_environment),
+		cmocka_unit_test(source_exec_passes_only_path_home_lang_and_listed_variables),
 		cmocka_unit_test(source_exec_stdin_is_dev_null),
 		cmocka_unit_test(source_exec_stderr_is_discarded),
 		cmocka_unit_test(source_exec_works_with_stdin_and_stdout_closed),

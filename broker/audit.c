@@ -268,6 +268,8 @@ audit_write(struct audit *a)
 	a->dropped += lost;
 	a->len = 0;
 	return false;
+}
+
 int
 audit_set_owner(struct audit *a, uid_t uid, gid_t gid, char *err,
     size_t errlen)

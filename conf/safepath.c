@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,14 @@ struct safepath_walk {
 	char			 at[PATH_MAX];	/* walked so far, for messages */
 	struct safepath_owner	 owners[SAFEPATH_MAX_OWNERS];
 	size_t			 nowners;
+	/*
+	 * Directories walked that others may not search: who owns them.
+	 * A user who owns none of them cannot reach the file by this path
+	 * herself, whatever its mode (a world-readable file in /root).
+	 */
+	bool			 closed;	/* some directory lacks o+x */
+	bool			 closed_mixed;	/* ... with different owners */
+	uid_t			 closed_uid;
 	uid_t			 self;
 	char			*why;
 };
@@ -130,6 +139,13 @@ safepath_dir(struct safepath_walk *w, const struct stat *st)
 
 	if ((r = safepath_owner(w, st->st_uid)) != HUSH_OK)
 		return r;
+	if ((st->st_mode & S_IXOTH) == 0) {
+		if (!w->closed) {
+			w->closed = true;
+			w->closed_uid = st->st_uid;
+		} else if (w->closed_uid != st->st_uid)
+			w->closed_mixed = true;
+	}
 	if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
 	    (st->st_mode & S_ISVTX) == 0)
 		return safepath_fail(w, HUSH_ERR_DENIED, "directory %s is "
@@ -152,17 +168,26 @@ safepath_root(struct safepath_walk *w, int *curp, struct stat *dst)
 
 /*
  * The file reached: every user who could have steered the path here must
- * own it, or it must be readable by everyone.
+ * be able to read it herself: own it or find it readable by everyone, and
+ * be able to search every directory walked (own it, or o+x). Groups and
+ * ACLs are not consulted, which errs on the side of refusing.
  */
 static int
 safepath_final(struct safepath_walk *w, const struct stat *st)
 {
 	size_t i;
+	uid_t u;
 
-	if ((st->st_mode & S_IROTH) != 0)
-		return HUSH_OK;
-	for (i = 0; i < w->nowners; i++)
-		if (w->owners[i].uid != st->st_uid)
+	for (i = 0; i < w->nowners; i++) {
+		u = w->owners[i].uid;
+		if (w->closed && (w->closed_mixed || w->closed_uid != u))
+			return safepath_fail(w, HUSH_ERR_DENIED, "refused: "
+			    "it leads to %s through a directory owned by uid "
+			    "%u that others may not search, which uid %u "
+			    "could not pass, and uid %u can change the path "
+			    "through %s", w->at, (unsigned)w->closed_uid,
+			    (unsigned)u, (unsigned)u, w->owners[i].where);
+		if (u != st->st_uid && (st->st_mode & S_IROTH) == 0)
 			return safepath_fail(w, HUSH_ERR_DENIED, "refused: "
 			    "it leads to %s (owner uid %u, mode %04o), which "
 			    "uid %u could not read, and uid %u can change "
@@ -171,6 +196,7 @@ safepath_final(struct safepath_walk *w, const struct stat *st)
 			    (unsigned)(st->st_mode & 07777),
 			    (unsigned)w->owners[i].uid,
 			    (unsigned)w->owners[i].uid, w->owners[i].where);
+	}
 	return HUSH_OK;
 }
 

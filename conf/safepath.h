@@ -15,9 +15,10 @@
  *
  * A directory that group or others may write and that is not sticky is
  * refused outright: anyone in that group could swap the entry. The file
- * reached must be a regular file, and every collected user must own it
- * or it must be readable by everyone: nobody can use the path to get a
- * file they could not read themselves. A path that only root (and
+ * reached must be a regular file, and every collected user must be able
+ * to read it herself: own it or find it world-readable, and own or find
+ * world-searchable every directory walked. Nobody can use the path to get
+ * a file they could not read themselves. A path that only root (and
  * hushd's user) control, such as a Kubernetes secret volume with its
  * "..data" link swapped atomically, is served whatever it points at.
  */

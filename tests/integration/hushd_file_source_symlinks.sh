@@ -3,7 +3,8 @@
 # served"): an unprivileged user who controls a source's path plants links
 # to files she cannot read (root's key, another user's file, through a
 # directory link, a relative "..", a sticky /tmp-like directory, a
-# directory others may write) and gets none of them; her own file, a
+# directory others may write, a world-readable file behind a directory
+# only root may search) and gets none of them; her own file, a
 # world-readable file and a root-owned Kubernetes secret volume with its
 # "..data" swap keep being served.
 . "$(dirname "$0")/lib/common.sh"
@@ -46,6 +47,11 @@ chown "$bob:" "$homes/bob/secret"
 chmod 600 "$homes/bob/secret"
 printf '%s' "$public" > "$work/etc/public"
 chmod 644 "$work/etc/public"
+# world-readable, but in a directory only root may search (like /root)
+hidden='HIDDEN-world-readable-in-0700-dir-0123456789'
+mkdir -m 700 "$work/rootonly"
+printf '%s' "$hidden" > "$work/rootonly/id.pub"
+chmod 644 "$work/rootonly/id.pub"
 mine='sk-ant-alice-own-credential-0123456789'
 as_alice sh -c "umask 077; printf '%s' '$mine' > '$homes/alice/.claude/.credentials.json'"
 
@@ -54,6 +60,7 @@ as_alice ln -s "$work/etc/master.key" "$homes/alice/.claude/to-root"
 as_alice ln -s "$homes/bob/secret" "$homes/alice/.claude/to-bob"
 as_alice ln -s .credentials.json "$homes/alice/.claude/to-own"
 as_alice ln -s "$work/etc/public" "$homes/alice/.claude/to-public"
+as_alice ln -s "$work/rootonly/id.pub" "$homes/alice/.claude/to-hidden"
 as_alice ln -s "$work/etc" "$homes/alice/etcdir"
 as_alice ln -s ../../../../..$work/etc/master.key "$homes/alice/.claude/dotdot"
 as_alice mkdir -m 777 "$homes/alice/shared"
@@ -89,6 +96,8 @@ source = file:$homes/alice/.claude/to-bob
 source = file:$homes/alice/.claude/to-own
 [credential "to-public"]
 source = file:$homes/alice/.claude/to-public
+[credential "to-hidden"]
+source = file:$homes/alice/.claude/to-hidden
 [credential "via-dir-link"]
 source = file:$homes/alice/etcdir/master.key
 [credential "dotdot"]
@@ -121,6 +130,12 @@ for c in to-root via-dir-link dotdot sticky-planted; do
 	*) fail "$c: unexpected answer: $out" ;;
 	esac
 done
+get to-hidden
+case $out in
+*"$hidden"*) fail "to-hidden: a file behind root's 0700 directory served" ;;
+*" 500") pass "a world-readable file she cannot reach (0700 directory) is refused" ;;
+*) fail "to-hidden: unexpected answer: $out" ;;
+esac
 get to-bob
 case $out in
 *"$bobsecret"*) fail "to-bob: bob's file served" ;;
@@ -155,5 +170,6 @@ kill -TERM "$pid"; wait "$pid"
 out=$(cat "$work/stderr" "$work/audit.jsonl")
 expect_absent "$rootsecret" "root's key never in stderr or the audit log"
 expect_absent "$bobsecret" "bob's secret never in stderr or the audit log"
+expect_absent "$hidden" "the hidden file never in stderr or the audit log"
 expect_output "uid $(id -u "$alice") can change the path" "the refusal names who controls the path"
 finish

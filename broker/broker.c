@@ -392,9 +392,14 @@ broker_reload(struct broker *b)
 	char err[BROKER_ERR_MAX], why[64];
 	size_t i, nfailed = 0;
 
+	/*
+	 * Sources are not checked here: a user who controls a source path
+	 * could otherwise block every revocation by deleting her own file.
+	 * A missing source answers 500 (audited) until it is back.
+	 */
 	conf_errs_init(&errs);
-	if (conf_load(&nc, b->conf_path, CONF_DEFAULT, rules_check_conf,
-	    &errs) != HUSH_OK) {
+	if (conf_load(&nc, b->conf_path, CONF_SKIP_SOURCE_CHECKS,
+	    rules_check_conf, &errs) != HUSH_OK) {
 		for (i = 0; i < errs.n; i++)
 			broker_log("reload: %s", errs.msgs[i]);
 		snprintf(why, sizeof(why), "%zu configuration error%s", errs.n,

@@ -281,7 +281,7 @@ rules_pack_loads_and_patterns_compile_with_their_groups(void **state)
 		for (i = 0; i < errs.n; i++)
 			printf("%s\n", errs.msgs[i]);
 	assert_int_equal(errs.n, 0);
-	assert_true(pk.nrules >= 160);
+	assert_true(pk.nrules >= 200);
 	for (i = 0; (r = pack_rule(&pk, i)) != NULL; i++) {
 		if (rules_check_pattern(r->pattern, r->secret_group, msg,
 		    sizeof(msg)) != HUSH_OK)

@@ -576,6 +576,50 @@ rules_check_conf_rejects_bad_pattern_and_builtin_name(void **state)
 	conf_errs_release(&errs);
 }
 
+/* check, min_entropy and stopwords: bad values are FILE:LINE errors. */
+static void
+rules_check_conf_rejects_bad_check_and_entropy(void **state)
+{
+	struct hush_conf c;
+	struct conf_errs errs;
+
+	(void)state;
+	assert_int_equal(load(&c, "[rule \"a\"]\npattern = a_(x+)\n"
+	    "keywords = a_\ncheck = bogus\nmin_entropy = 9\n", &errs),
+	    HUSH_ERR_CONFIG);
+	assert_int_equal(errs.n, 2);
+	assert_non_null(strstr(errs.msgs[0], "t.ini:4: "));
+	assert_non_null(strstr(errs.msgs[0], "unknown check \"bogus\""));
+	assert_non_null(strstr(errs.msgs[1], "t.ini:5: "));
+	assert_non_null(strstr(errs.msgs[1], "min_entropy"));
+	conf_errs_release(&errs);
+}
+
+/* A user rule with min_entropy and stopwords filters like gitleaks. */
+static void
+rules_user_rule_min_entropy_and_stopwords(void **state)
+{
+	struct hush_conf c;
+	struct conf_errs errs;
+	struct redact_rules *r;
+	char *out;
+
+	(void)state;
+	assert_int_equal(load(&c, "[redact]\nbuiltin = no\n[rule \"z\"]\n"
+	    "pattern = z=([A-Za-z0-9]{16})\nkeywords = z=\nsecret_group = 1\n"
+	    "min_entropy = 3.5\nstopwords = sample\n", &errs), HUSH_OK);
+	assert_non_null(r = redact_rules_new(&c, 0, &errs));
+	assert_int_equal(redact_rules_compile(r), HUSH_OK);
+	out = redact_text(r, "z=Q7xK2mP9vL4wN8rT z=aaaaaaaaaaaaaaab "
+	    "z=sampleQ7xK2mP9vL\n");
+	assert_string_equal(out, "z=[REDACTED:z] z=aaaaaaaaaaaaaaab "
+	    "z=sampleQ7xK2mP9vL\n");
+	free(out);
+	redact_rules_free(r);
+	conf_release(&c);
+	conf_errs_release(&errs);
+}
+
 static void
 rules_check_conf_accepts_good_configuration(void **state)
 {
@@ -694,6 +738,8 @@ main(void)
 		cmocka_unit_test(
 		    rules_check_conf_rejects_bad_pattern_and_builtin_name),
 		cmocka_unit_test(rules_check_conf_accepts_good_configuration),
+		cmocka_unit_test(rules_check_conf_rejects_bad_check_and_entropy),
+		cmocka_unit_test(rules_user_rule_min_entropy_and_stopwords),
 		cmocka_unit_test(rules_user_rule_masks_its_group_and_disable_works),
 		cmocka_unit_test(rules_user_rule_may_replace_a_disabled_builtin),
 		cmocka_unit_test(rules_rule_without_keywords_runs_on_every_line),

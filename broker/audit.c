@@ -257,7 +257,8 @@ audit_write(struct audit *a)
 	}
 	if (off > 0 && fstat(a->fd, &st) == 0 && S_ISREG(st.st_mode) &&
 	    st.st_size >= (off_t)off)
-		(void)ftruncate(a->fd, st.st_size - (off_t)off);
+		if (ftruncate(a->fd, st.st_size - (off_t)off) != 0)
+			e = errno;	/* the torn tail stays; said below */
 	lost = audit_count_lines(a->buf, a->len);
 	if (!a->failed)
 		fprintf(stderr, "hushd: audit log %s cannot be written (%s): "

@@ -456,11 +456,38 @@ rules_check_secret(enum rule_check check, const uint8_t *p, size_t len)
 	return false;
 }
 
+/*
+ * A run of RULES_X_RUN or more 'x' (or 'X') is how documentation writes a
+ * token's template (glpat-xxxxxxxx..., hvs.XXXX...). No issuer's random
+ * body holds one (a chance of 62^-8 per position), so even a fail-closed
+ * format lets it through; other placeholder bodies (AAAA..., EXAMPLE,
+ * 1111...) are still masked, since a generator can emit them.
+ */
+#define RULES_X_RUN	8
+
+static bool
+x_template(const uint8_t *p, size_t len)
+{
+	size_t i, run = 0;
+
+	for (i = 0; i < len; i++) {
+		if ((p[i] == 'x' || p[i] == 'X') && (run == 0 || p[i] == p[i - 1]))
+			run++;
+		else
+			run = (p[i] == 'x' || p[i] == 'X') ? 1 : 0;
+		if (run >= RULES_X_RUN)
+			return true;
+	}
+	return false;
+}
+
 bool
 rules_accept(const struct rule *ru, const uint8_t *p, size_t len)
 {
 	size_t i;
 
+	if (x_template(p, len))
+		return false;
 	if (!rules_check_secret(ru->check, p, len))
 		return false;
 	if (ru->min_entropy > 0 && entropy(p, len) < ru->min_entropy)

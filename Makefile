@@ -12,7 +12,7 @@ PKGS = cmake make pkg-config gcc clang libclang-rt-14-dev \
 
 # `make deb` and `make test-system` only: packaging tools, and what boots
 # and checks the package in a container.
-DEB_PKGS = debhelper dpkg-dev lintian
+DEB_PKGS = build-essential debhelper dpkg-dev lintian
 SYSTEM_PKGS = $(DEB_PKGS) debootstrap systemd-container
 
 PREFIX ?= /usr/local

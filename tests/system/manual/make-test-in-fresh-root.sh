@@ -5,7 +5,8 @@
 # a fresh debootstrap minbase Debian 12 root holding only git, make, cmake,
 # gcc, pkgconf, python3 and curl runs `make test` as root, under
 # systemd-nspawn (not booted: the root's own /usr, the host's kernel and
-# network for apt). Anything `make` forgets to install fails here.
+# network for apt). Anything `make` forgets to install fails here. Then
+# `make deb static-client` in the same root, for their package lists.
 #
 # Not part of `make test-system`: it rebuilds and reruns the whole suite
 # (about 20 minutes on 2 cores), which the 15-minute budget cannot hold.
@@ -22,4 +23,4 @@ git -C "$work/root/hush" checkout -q "$(git -C "$src" rev-parse "$commit")"
 command -v systemd-nspawn >/dev/null ||
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd-container
 systemd-nspawn -q --register=no --keep-unit -D "$work" --chdir=/root/hush --setenv=CI=true \
-  bash -c 'make test'
+  bash -c 'make test && make deb static-client'

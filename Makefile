@@ -13,7 +13,7 @@ PKGS = cmake make pkg-config gcc clang libclang-rt-14-dev \
 # `make deb` and `make test-system` only: packaging tools, and what boots
 # and checks the package in a container.
 DEB_PKGS = build-essential debhelper dpkg-dev lintian
-SYSTEM_PKGS = $(DEB_PKGS) debootstrap systemd-container
+SYSTEM_PKGS = $(DEB_PKGS) debootstrap systemd-container procps
 
 PREFIX ?= /usr/local
 DESTDIR ?=

@@ -1,15 +1,31 @@
 /*
- * The automaton that decides where to look: every rule's keywords and
- * every literal value's encodings in one Aho-Corasick DFA, run once over
- * each line. Keywords are case-insensitive; literal encodings are folded
- * the same way in the automaton and confirmed byte for byte on a hit, so
- * one pass serves both. Failure links are resolved into full transitions,
- * so a self-overlapping value ("aab" after "aa") is never lost.
+ * The matchers that decide where to look.
+ *
+ * Vectorscan: every rule's pattern, relaxed to a superset (scan_relax)
+ * and compiled in prefilter mode, in one database scanned once over many
+ * lines. A rule then runs (PCRE2, which confirms and extracts the secret
+ * group) only on a line where its own pattern may match, not on every
+ * line that has one of its keywords: with several hundred rules and
+ * generic detectors whose keywords ("key", "token") are on half the lines
+ * of a log, that is the difference. The database holds no secret.
+ *
+ * Aho-Corasick: every literal value's encodings, and the keywords of the
+ * rules Vectorscan does not take (a pattern it cannot parse even as a
+ * prefilter, the PEM rule whose BEGIN line alone matters, every rule with
+ * the reference engine), in one DFA run once over each line. Keywords are
+ * case-insensitive; literal encodings are folded the same way in the
+ * automaton and confirmed byte for byte on a hit, so one pass serves
+ * both. Failure links are resolved into full transitions, so a
+ * self-overlapping value ("aab" after "aa") is never lost.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
+#ifdef HUSH_HAVE_HS
+#include <hs/hs.h>
+#endif
 
 #include "conf/hush_err.h"
 #include "redact/internal.h"
@@ -238,6 +254,354 @@ out:
 	return r;
 }
 
+/* Vectorscan */
+
+void
+scan_relax(const char *p, char *out)
+{
+	size_t i = 0, o = 0, n = strlen(p), j, k;
+	unsigned long m;
+	bool cls = false, quant = false;
+
+	while (i < n) {
+		char c = p[i];
+
+		if (c == '\\' && i + 1 < n && p[i + 1] == 'Q') {
+			/* Quoted text is literal to its \E: braces too. */
+			quant = false;
+			while (i < n && !(p[i] == '\\' && i + 1 < n &&
+			    p[i + 1] == 'E'))
+				out[o++] = p[i++];
+			continue;
+		}
+		if (c == '\\' && i + 1 < n) {
+			quant = false;
+			out[o++] = p[i++];
+			out[o++] = p[i++];
+			/* \x{..}, \p{..}, \g{..}: braces that are no repeat */
+			if (strchr("xopPgkN", p[i - 1]) != NULL && i < n &&
+			    p[i] == '{')
+				while (i < n && (out[o++] = p[i++]) != '}')
+					;
+			continue;
+		}
+		if (cls) {
+			cls = c != ']';
+			out[o++] = p[i++];
+			continue;
+		}
+		if (quant && c == '+') {
+			quant = false;	/* possessive: plain is a superset */
+			i++;
+			continue;
+		}
+		if (quant && c == '?') {
+			quant = false;	/* lazy: the same matches */
+			out[o++] = p[i++];
+			continue;
+		}
+		quant = false;
+		if (c == '[') {
+			cls = true;
+			out[o++] = p[i++];
+			if (i < n && p[i] == '^')
+				out[o++] = p[i++];
+			if (i < n && p[i] == ']')
+				out[o++] = p[i++];	/* a literal ']' first */
+			continue;
+		}
+		if (c == '(' && i + 2 < n && p[i + 1] == '?' &&
+		    (p[i + 2] == '|' || p[i + 2] == '>')) {
+			/* Branch reset only renumbers groups and an atomic
+			 * group only forbids backtracking: (?: is a superset
+			 * of both, and Vectorscan takes neither. */
+			out[o++] = '(';
+			out[o++] = '?';
+			out[o++] = ':';
+			i += 3;
+			continue;
+		}
+		if (c == '{') {
+			for (j = i + 1, m = 0; j < n && j < i + 7 && p[j] >= '0' &&
+			    p[j] <= '9'; j++)
+				m = m * 10 + (unsigned long)(p[j] - '0');
+			k = j;
+			if (j > i + 1 && k < n && p[k] == ',')
+				for (k++; k < n && p[k] >= '0' && p[k] <= '9'; k++)
+					;
+			if (j > i + 1 && k < n && p[k] == '}') {
+				if (m > REDACT_HS_MIN_REPEAT)
+					m = REDACT_HS_MIN_REPEAT;
+				o += (size_t)snprintf(out + o, 8, "{%lu,}", m);
+				i = k + 1;
+				quant = true;
+				continue;
+			}
+		}
+		if (c == '*' || c == '+' || c == '?')
+			quant = true;
+		out[o++] = p[i++];
+	}
+	out[o] = '\0';
+}
+
+#ifdef HUSH_HAVE_HS
+/*
+ * Anchors to the subject's edges mean the line in PCRE2 and the whole
+ * batch in Vectorscan: such rules stay with the keyword automaton.
+ */
+static bool
+hs_unsuitable(const struct rule *ru)
+{
+	const char *p;
+
+	if (ru->pem)
+		return true;	/* its BEGIN line alone must trigger it */
+	for (p = ru->pattern; (p = strchr(p, '\\')) != NULL && p[1] != '\0';
+	    p += 2)
+		if (strchr("AzZG", p[1]) != NULL)
+			return true;
+	return false;
+}
+
+/* A keyword as a Vectorscan literal: every byte as \xHH. */
+static char *
+hs_literal(const char *kw)
+{
+	size_t n = strlen(kw), i;
+	char *o;
+
+	if ((o = malloc(4 * n + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		snprintf(o + 4 * i, 5, "\\x%02x", (unsigned char)kw[i]);
+	o[4 * n] = '\0';
+	return o;
+}
+
+struct hs_set {
+	char		**ex;
+	unsigned	 *fl;
+	unsigned	 *ids;
+	bool		 *kw;		/* a keyword, not the rule's pattern */
+	size_t		  n;
+	size_t		  cap;
+};
+
+static bool
+hs_set_add(struct hs_set *hs, char *ex, unsigned fl, unsigned id, bool kw)
+{
+	if (ex == NULL)
+		return false;
+	if (hs->n == hs->cap) {
+		size_t nc = hs->cap ? 2 * hs->cap : 256;
+		char **e = realloc(hs->ex, nc * sizeof(*e));
+		unsigned *f, *d;
+		bool *k;
+
+		if (e != NULL)
+			hs->ex = e;
+		f = e != NULL ? realloc(hs->fl, nc * sizeof(*f)) : NULL;
+		if (f != NULL)
+			hs->fl = f;
+		d = f != NULL ? realloc(hs->ids, nc * sizeof(*d)) : NULL;
+		if (d != NULL)
+			hs->ids = d;
+		k = d != NULL ? realloc(hs->kw, nc * sizeof(*k)) : NULL;
+		if (k == NULL) {
+			free(ex);
+			return false;
+		}
+		hs->kw = k;
+		hs->cap = nc;
+	}
+	hs->ex[hs->n] = ex;
+	hs->fl[hs->n] = fl;
+	hs->ids[hs->n] = id;
+	hs->kw[hs->n] = kw;
+	hs->n++;
+	return true;
+}
+
+/* Removes entry i; a rule's pattern gives way to its keywords. */
+static bool
+hs_set_fallback(struct hs_set *hs, const struct redact_rules *rules,
+    size_t i)
+{
+	const struct rule *ru = &rules->rules[hs->ids[i]];
+	unsigned id = hs->ids[i];
+	bool kw = hs->kw[i];
+	size_t k;
+
+	free(hs->ex[i]);
+	hs->n--;
+	hs->ex[i] = hs->ex[hs->n];
+	hs->fl[i] = hs->fl[hs->n];
+	hs->ids[i] = hs->ids[hs->n];
+	hs->kw[i] = hs->kw[hs->n];
+	for (k = 0; !kw && k < ru->nkeywords; k++)
+		if (!hs_set_add(hs, hs_literal(ru->keywords[k]),
+		    HS_FLAG_CASELESS, id, true))
+			return false;
+	return true;
+}
+
+static void
+hs_build(struct redact_rules *rules)
+{
+	struct scan *sc = &rules->scan;
+	struct hs_set hs;
+	hs_compile_error_t *ce = NULL;
+	hs_expr_info_t *info;
+	hs_database_t *db = NULL;
+	size_t i, j;
+	bool classified = false;
+
+	memset(&hs, 0, sizeof(hs));
+	if (rules->reference)
+		return;
+	for (i = 0; i < rules->nrules; i++) {
+		const struct rule *ru = &rules->rules[i];
+		char *ex;
+
+		if (hs_unsuitable(ru)) {
+			/* A rule's keywords say where it runs as well. */
+			for (j = 0; j < ru->nkeywords; j++)
+				if (!hs_set_add(&hs, hs_literal(ru->keywords[j]),
+				    HS_FLAG_CASELESS, (unsigned)i, true))
+					goto out;
+			continue;
+		}
+		if ((ex = malloc(2 * strlen(ru->pattern) + 1)) == NULL)
+			goto out;
+		scan_relax(ru->pattern, ex);
+		/* Prefilter mode takes lookarounds and back references as
+		 * a superset, and multi-line mode makes ^ and $ the line's
+		 * edges inside a batch, as they are in PCRE2's line. */
+		if (!hs_set_add(&hs, ex, HS_FLAG_PREFILTER | HS_FLAG_MULTILINE,
+		    (unsigned)i, false))
+			goto out;
+	}
+	/*
+	 * A pattern it still cannot take, or one that matches the empty
+	 * string, runs where its keywords are (without keywords, on every
+	 * line). The first failure has every pattern checked, so a pack
+	 * with many such rules compiles twice, not once per rule.
+	 */
+	while (hs.n > 0 && hs_compile_multi((const char *const *)hs.ex, hs.fl,
+	    hs.ids, (unsigned)hs.n, HS_MODE_BLOCK, NULL, &db, &ce) !=
+	    HS_SUCCESS) {
+		int e = ce != NULL ? ce->expression : -1;
+
+		hs_free_compile_error(ce);
+		ce = NULL;
+		db = NULL;
+		if (e < 0 || (size_t)e >= hs.n)
+			goto out;	/* not one pattern's fault: no database */
+		if (!classified) {
+			classified = true;
+			for (i = hs.n; i-- > 0;) {
+				info = NULL;
+				if (hs.kw[i] || hs_expression_info(hs.ex[i],
+				    hs.fl[i], &info, &ce) == HS_SUCCESS) {
+					free(info);
+					continue;
+				}
+				hs_free_compile_error(ce);
+				ce = NULL;
+				if (!hs_set_fallback(&hs, rules, i))
+					goto out;
+			}
+		} else if (!hs_set_fallback(&hs, rules, (size_t)e)) {
+			goto out;
+		}
+	}
+	if (db == NULL)
+		goto out;
+	for (j = 0; j < hs.n; j++)
+		rules->rules[hs.ids[j]].hs = true;
+	for (j = 0; j < rules->nrules; j++)
+		if (rules->rules[j].hs)
+			sc->nhs++;
+	sc->hs_db = db;
+out:
+	for (j = 0; j < hs.n; j++)
+		free(hs.ex[j]);
+	free(hs.ex);
+	free(hs.fl);
+	free(hs.ids);
+	free(hs.kw);
+}
+
+struct hs_tramp {
+	scan_hs_fn	 fn;
+	void		*arg;
+};
+
+static int
+hs_on_match(unsigned int id, unsigned long long from, unsigned long long to,
+    unsigned int flags, void *ctx)
+{
+	struct hs_tramp *t = ctx;
+
+	(void)from;
+	(void)flags;
+	return t->fn(t->arg, id, (size_t)to);
+}
+#endif
+
+void *
+scan_hs_scratch_new(const struct scan *sc)
+{
+#ifdef HUSH_HAVE_HS
+	hs_scratch_t *s = NULL;
+
+	if (sc->hs_db != NULL && hs_alloc_scratch(sc->hs_db, &s) ==
+	    HS_SUCCESS)
+		return s;
+#else
+	(void)sc;
+#endif
+	return NULL;
+}
+
+void
+scan_hs_scratch_free(void *scratch)
+{
+#ifdef HUSH_HAVE_HS
+	if (scratch != NULL)
+		hs_free_scratch(scratch);
+#else
+	(void)scratch;
+#endif
+}
+
+int
+scan_hs_run(const struct scan *sc, void *scratch, const uint8_t *p,
+    size_t n, scan_hs_fn fn, void *arg)
+{
+#ifdef HUSH_HAVE_HS
+	struct hs_tramp t = { fn, arg };
+	hs_error_t e;
+
+	if (sc->hs_db == NULL || scratch == NULL || n > UINT_MAX)
+		return HUSH_ERR_INTERNAL;
+	e = hs_scan(sc->hs_db, (const char *)p, (unsigned)n, 0, scratch,
+	    hs_on_match, &t);
+	if (e == HS_SUCCESS)
+		return HUSH_OK;
+	return e == HS_SCAN_TERMINATED ? HUSH_ERR_IO : HUSH_ERR_INTERNAL;
+#else
+	(void)sc;
+	(void)scratch;
+	(void)p;
+	(void)n;
+	(void)fn;
+	(void)arg;
+	return HUSH_ERR_INTERNAL;
+#endif
+}
+
 /* Building the automaton */
 
 struct tnode {
@@ -359,11 +723,15 @@ scan_build(struct redact_rules *rules)
 
 	memset(&b, 0, sizeof(b));
 	b.rules = rules;
+#ifdef HUSH_HAVE_HS
+	hs_build(rules);
+#endif
 	if ((b.folded = secbuf_new(4096)) == NULL ||
 	    (b.exact = secbuf_new(4096)) == NULL)
 		goto out;
 	for (i = 0; i < rules->nrules; i++)
-		for (j = 0; j < rules->rules[i].nkeywords; j++) {
+		for (j = 0; !rules->rules[i].hs &&
+		    j < rules->rules[i].nkeywords; j++) {
 			const char *k = rules->rules[i].keywords[j];
 
 			if ((r = bld_add(&b, PAT_KEYWORD, (uint32_t)i,
@@ -566,6 +934,12 @@ out:
 void
 scan_release(struct scan *sc)
 {
+#ifdef HUSH_HAVE_HS
+	if (sc->hs_db != NULL)
+		hs_free_database(sc->hs_db);
+#endif
+	sc->hs_db = NULL;
+	sc->nhs = 0;
 	free(sc->own);
 	free(sc->dict);
 	free(sc->pats);
@@ -617,7 +991,7 @@ scan_run(const struct scan *sc, const uint8_t *p, size_t n, scan_hit_fn fn,
 	uint32_t st = 0, c0, c1, c2;
 	size_t i;
 
-	if (sc->table == NULL)
+	if (sc->table == NULL || sc->npats == 0)
 		return;
 	T = (const uint32_t *)(const void *)secbuf_data(sc->table);
 	if (!sc->short_pats) {

@@ -57,6 +57,7 @@ struct redact_stream {
 	uint8_t		*buf;		/* the held part of the current line */
 	size_t		 len;
 	size_t		 cap;		/* max_line */
+	size_t		 shown;		/* of buf, emitted at an idle cut */
 	size_t		 overlap;
 	uint64_t	 line;		/* number of the current line, from 1 */
 	bool		 in_pem;	/* inside a PEM block, looking for END */
@@ -650,21 +651,28 @@ find_spans(struct redact_stream *s, const uint8_t *seg, size_t n, size_t eff,
 }
 
 /*
- * Emits seg[0..upto) with the spans that start before upto masked (each
- * to its end). Returns the position after the last byte emitted or
- * masked in *donep; sets in_pem when an unterminated block was masked.
+ * Emits seg[from..upto) (seg[0..from) went out before, at an idle cut)
+ * with the spans that start before upto masked (each to its end; one
+ * that started before from, from there). Returns the position after the
+ * last byte emitted or masked in *donep; sets in_pem when an
+ * unterminated block was masked.
  */
 static int
-emit_spans(struct redact_stream *s, const uint8_t *seg, size_t upto,
-    size_t *donep)
+emit_spans(struct redact_stream *s, const uint8_t *seg, size_t from,
+    size_t upto, size_t *donep)
 {
-	size_t pos = 0, i;
+	size_t pos = from, i;
 	int r;
 
+	if (upto < from)
+		upto = from;
 	for (i = 0; i < s->nsp && s->sp[i].s < upto; i++) {
 		const struct span *sp = &s->sp[i];
 
-		if ((r = emit(s, seg + pos, sp->s - pos)) != HUSH_OK ||
+		if (sp->e <= pos)
+			continue;	/* masked when it went out */
+		if ((r = emit(s, seg + pos, sp->s > pos ? sp->s - pos : 0)) !=
+		    HUSH_OK ||
 		    (r = emit_marker(s, sp->rule, seg + sp->s,
 		    sp->e - sp->s)) != HUSH_OK)
 			return r;
@@ -705,7 +713,7 @@ pem_swallow(struct redact_stream *s, size_t n, bool newline)
  */
 static int
 process_line(struct redact_stream *s, const uint8_t *seg, size_t n, bool nl,
-    bool batched)
+    bool batched, size_t skip)
 {
 	size_t eff, done, e;
 	bool trimmed = false;
@@ -722,6 +730,7 @@ process_line(struct redact_stream *s, const uint8_t *seg, size_t n, bool nl,
 		batched = false;	/* the batch saw the whole line */
 		seg += e;
 		n -= e;
+		skip = skip > e ? skip - e : 0;
 	}
 	eff = n;
 	if (eff > 0 && seg[eff - 1] == '\r')
@@ -734,12 +743,12 @@ process_line(struct redact_stream *s, const uint8_t *seg, size_t n, bool nl,
 	}
 	s->after_pem = false;
 	find_spans(s, seg, n, eff, batched);
-	if (s->nsp == 0 && !trimmed) {
+	if (s->nsp == 0 && !trimmed && skip == 0) {
 		if (nl)
 			s->line++;
 		return 1;
 	}
-	if ((r = emit_spans(s, seg, n, &done)) != HUSH_OK)
+	if ((r = emit_spans(s, seg, skip, n, &done)) != HUSH_OK)
 		return r;
 	if (done < n && (r = emit(s, seg + done, n - done)) != HUSH_OK)
 		return r;
@@ -779,7 +788,8 @@ process_window(struct redact_stream *s, const uint8_t *seg, size_t n,
 	}
 	s->after_pem = false;
 	find_spans(s, seg, n, n, false);
-	if ((r = emit_spans(s, seg, cut, &done)) != HUSH_OK)
+	if ((r = emit_spans(s, seg, seg == s->buf ? s->shown : 0, cut,
+	    &done)) != HUSH_OK)
 		return r;
 	*usedp = done;
 	return HUSH_OK;
@@ -796,6 +806,7 @@ window_held(struct redact_stream *s)
 		return r;
 	memmove(s->buf, s->buf + used, s->len - used);
 	s->len -= used;
+	s->shown = s->shown > used ? s->shown - used : 0;
 	return HUSH_OK;
 }
 
@@ -943,7 +954,8 @@ redact_stream_feed(struct redact_stream *s, const uint8_t *buf, size_t len)
 			if (nl != NULL) {
 				buf++;
 				len--;
-				r = process_line(s, s->buf, s->len, true, false);
+				r = process_line(s, s->buf, s->len, true, false,
+				    s->shown);
 				if (r == 1) {
 					if ((r = emit(s, s->buf, s->len)) !=
 					    HUSH_OK || (r = emit(s,
@@ -954,6 +966,7 @@ redact_stream_feed(struct redact_stream *s, const uint8_t *buf, size_t len)
 					return r;
 				}
 				s->len = 0;
+				s->shown = 0;
 			} else if (s->len == s->cap) {
 				if ((r = window_held(s)) != HUSH_OK)
 					return r;
@@ -976,7 +989,7 @@ redact_stream_feed(struct redact_stream *s, const uint8_t *buf, size_t len)
 		if (nl != NULL) {
 			k = (size_t)(nl - buf);
 			r = process_line(s, buf, k, true,
-			    batch_line(s, buf, k, len));
+			    batch_line(s, buf, k, len), 0);
 			if (r == 1) {
 				if (s->pendlen == 0)
 					s->pend = buf;
@@ -1013,13 +1026,87 @@ redact_stream_finish(struct redact_stream *s)
 	if (s->err != 0)
 		return s->err;
 	if (s->len > 0) {
-		r = process_line(s, s->buf, s->len, false, false);
+		r = process_line(s, s->buf, s->len, false, false, s->shown);
 		if (r == 1)
 			r = emit(s, s->buf, s->len);
 		if (r < 0)
 			return r;
 		sodium_memzero(s->buf, s->len);
 		s->len = 0;
+		s->shown = 0;
 	}
 	return flush_pending(s);
+}
+
+static bool
+is_space(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/*
+ * Where a held partial line may be cut: before its trailing run of
+ * non-blank bytes (it may still grow into a token, or be a key whose
+ * value is coming), and before an open quoted value (a password with
+ * spaces, quoted) that follows an assignment or is a double quote.
+ */
+static size_t
+safe_cut(const uint8_t *p, size_t n)
+{
+	size_t cut = n, i, j, dq = SIZE_MAX, sq = SIZE_MAX;
+
+	while (cut > 0 && !is_space(p[cut - 1]))
+		cut--;
+	for (i = 0; i < cut; i++) {
+		if (p[i] == '\\') {
+			i++;
+			continue;
+		}
+		if (p[i] == '"') {
+			dq = dq == SIZE_MAX ? i : SIZE_MAX;
+		} else if (p[i] == '\'' && sq != SIZE_MAX) {
+			sq = SIZE_MAX;
+		} else if (p[i] == '\'') {
+			/* An apostrophe in prose opens nothing. */
+			for (j = i; j > 0 && is_space(p[j - 1]); j--)
+				;
+			if (j > 0 && (p[j - 1] == '=' || p[j - 1] == ':' ||
+			    p[j - 1] == '>' || p[j - 1] == '('))
+				sq = i;
+		}
+	}
+	if (dq < cut)
+		cut = dq;
+	if (sq < cut)
+		cut = sq;
+	return cut;
+}
+
+int
+redact_stream_idle(struct redact_stream *s)
+{
+	size_t cut, done;
+	int r;
+
+	if (s->err != 0)
+		return s->err;
+	/* Inside a PEM block the held bytes are being swallowed. */
+	if (s->len <= s->shown || s->in_pem)
+		return flush_pending(s);
+	cut = safe_cut(s->buf, s->len);
+	if (cut <= s->shown)
+		return flush_pending(s);
+	/* The whole line so far is the context, as it will be when the
+	 * line ends: a key shown now still names the value that follows. */
+	find_spans(s, s->buf, s->len, s->len, false);
+	if ((r = emit_spans(s, s->buf, s->shown, cut, &done)) != HUSH_OK)
+		return r;
+	s->shown = done;
+	return flush_pending(s);
+}
+
+bool
+redact_stream_holding(const struct redact_stream *s)
+{
+	return s->len > s->shown && !s->in_pem;
 }

@@ -641,6 +641,162 @@ stream_relax_keeps_every_match(void **state)
 	}
 }
 
+/* Feeds parts[] in order with an idle call after each but the last. */
+static char *
+run_idle(const struct redact_rules *rules, const char *const *parts,
+    size_t nparts, char **shownp)
+{
+	struct obuf o = { NULL, 0, 0, -1 };
+	struct redact_stream *s;
+	size_t i;
+
+	assert_non_null(s = redact_stream_new(rules, collect, &o));
+	for (i = 0; i < nparts; i++) {
+		assert_int_equal(redact_stream_feed(s, (const uint8_t *)parts[i],
+		    strlen(parts[i])), HUSH_OK);
+		if (i + 1 < nparts) {
+			assert_int_equal(redact_stream_idle(s), HUSH_OK);
+			if (i == 0 && shownp != NULL)
+				*shownp = strdup(o.p != NULL ?
+				    (char *)o.p : "");
+		}
+	}
+	assert_int_equal(redact_stream_finish(s), HUSH_OK);
+	redact_stream_free(s);
+	return o.p != NULL ? (char *)o.p : strdup("");
+}
+
+static void
+stream_idle_shows_a_prompt_and_keeps_its_key(void **state)
+{
+	struct redact_rules *rules = compiled(NULL);
+	const char *parts[] = { "Password: ", "hunter2secret\nnext\n" };
+	char *shown = NULL, *out;
+
+	(void)state;
+	out = run_idle(rules, parts, 2, &shown);
+	assert_string_equal(shown, "Password: ");
+	assert_string_equal(out,
+	    "Password: [REDACTED:generic-password]\nnext\n");
+	free(shown);
+	free(out);
+	redact_rules_free(rules);
+}
+
+static void
+stream_idle_holds_a_token_that_may_still_grow(void **state)
+{
+	struct redact_rules *rules = compiled(NULL);
+	const char *parts[] = { "progress 45% token=ghp_R8f2",
+	    "Kq9LmZ3xT7vW1pN4bY6cH0dJ5sA2eG8u done\n" };
+	const char *quoted[] = { "login password=\"correct horse",
+	    " battery staple\" ok\n" };
+	char *shown = NULL, *out;
+
+	(void)state;
+	out = run_idle(rules, parts, 2, &shown);
+	assert_string_equal(shown, "progress 45% ");
+	assert_string_equal(out,
+	    "progress 45% token=[REDACTED:github-token] done\n");
+	free(shown);
+	free(out);
+	/* A quoted value with spaces is held from its quote. */
+	out = run_idle(rules, quoted, 2, &shown);
+	assert_string_equal(shown, "login password=");
+	assert_null(strstr(out, "correct"));
+	assert_null(strstr(out, "staple"));
+	free(shown);
+	free(out);
+	redact_rules_free(rules);
+}
+
+static void
+stream_idle_masks_a_secret_begun_before_the_cut(void **state)
+{
+	struct redact_rules *rules = compiled("[rule \"pair\"]\n"
+	    "pattern = PIN [0-9]{4} [0-9]{4}\nkeywords = pin\n");
+	const char *parts[] = { "card PIN 1234 ", "5678 ok\n" };
+	const char *pem[] = { "-----BEGIN RSA PRIVATE KEY----- MIIEow",
+	    "IBAAKCAQEAabc\nxyz==\n-----END RSA PRIVATE KEY-----\nafter\n" };
+	char *shown = NULL, *out;
+
+	(void)state;
+	out = run_idle(rules, parts, 2, &shown);
+	/* "1234 " went out before "5678" came: what is left is masked. */
+	assert_string_equal(shown, "card PIN 1234 ");
+	assert_string_equal(out, "card PIN 1234 [REDACTED:pair] ok\n");
+	free(shown);
+	free(out);
+	out = run_idle(rules, pem, 2, &shown);
+	assert_null(strstr(out, "MIIE"));
+	assert_null(strstr(out, "xyz=="));
+	assert_non_null(strstr(out, "after\n"));
+	free(shown);
+	free(out);
+	redact_rules_free(rules);
+}
+
+/* The same idle points, any chunking: the same output. */
+static void
+stream_idle_output_is_independent_of_chunking(void **state)
+{
+	struct redact_rules *rules = compiled("[redact]\nmax_line = 4096\n");
+	size_t n, i, t, at[64], nat = 0;
+	uint8_t *in = mixed_input(&n);
+	struct obuf ref = { NULL, 0, 0, -1 };
+
+	(void)state;
+	for (i = 0; i < 64; i++)
+		at[nat++] = (size_t)(rnd() % n);
+	for (i = 1; i < nat; i++) {	/* sorted */
+		size_t v = at[i], j = i;
+
+		for (; j > 0 && at[j - 1] > v; j--)
+			at[j] = at[j - 1];
+		at[j] = v;
+	}
+	for (t = 0; t < 4; t++) {
+		struct obuf o = { NULL, 0, 0, -1 };
+		struct redact_stream *s;
+		size_t off = 0, k = 0, c;
+
+		assert_non_null(s = redact_stream_new(rules, collect, &o));
+		while (off < n) {
+			c = t == 0 ? n : 1 + (size_t)(rnd() % ((size_t)1 <<
+			    (rnd() % 16)));
+			if (c > n - off)
+				c = n - off;
+			while (k < nat && at[k] < off)
+				k++;
+			if (k < nat && at[k] < off + c)
+				c = at[k] - off;
+			if (c > 0) {
+				assert_int_equal(redact_stream_feed(s,
+				    in + off, c), HUSH_OK);
+				off += c;
+			}
+			if (k < nat && at[k] == off) {
+				assert_int_equal(redact_stream_idle(s),
+				    HUSH_OK);
+				k++;
+			}
+		}
+		assert_int_equal(redact_stream_finish(s), HUSH_OK);
+		redact_stream_free(s);
+		assert_false(contains(o.p, o.len, GH));
+		if (t == 0) {
+			ref = o;
+			continue;
+		}
+		assert_int_equal(o.len, ref.len);
+		assert_memory_equal(o.p, ref.p, ref.len);
+		free(o.p);
+	}
+	free(ref.p);
+	free(in);
+	redact_rules_free(rules);
+}
+
 int
 main(void)
 {
@@ -661,6 +817,12 @@ main(void)
 		cmocka_unit_test(stream_needs_compiled_rules),
 		cmocka_unit_test(stream_vectorscan_output_equals_reference),
 		cmocka_unit_test(stream_relax_keeps_every_match),
+		cmocka_unit_test(stream_idle_shows_a_prompt_and_keeps_its_key),
+		cmocka_unit_test(stream_idle_holds_a_token_that_may_still_grow),
+		cmocka_unit_test(
+		    stream_idle_masks_a_secret_begun_before_the_cut),
+		cmocka_unit_test(
+		    stream_idle_output_is_independent_of_chunking),
 	};
 
 	if (hush_harden_process() != HUSH_OK)

@@ -117,8 +117,9 @@ struct scan {
 	 * Vectorscan database (hs_database_t), or NULL: without Vectorscan,
 	 * with the reference engine, or when no pattern compiles.
 	 */
-	void		*hs_db;
-	size_t		 nhs;		/* rules in it */
+	void		*hs_db;		/* built-in rules */
+	void		*hs_db2;	/* the others */
+	size_t		 nhs;		/* rules in them */
 };
 
 #define SCAN_FILTER_BITS	(1u << 21)	/* three 7-bit classes */
@@ -213,15 +214,27 @@ void scan_relax(const char *pattern, char *out);
 /*
  * Vectorscan. A scratch per stream; scan_hs_run calls fn(arg, rule, end)
  * for every end of a match of a rule's relaxed pattern in p[0..n), in
- * order of end (several per rule; fn returns non-zero to stop). HUSH_OK,
- * HUSH_ERR_IO when fn stopped it, HUSH_ERR_INTERNAL on an error (the
- * caller then runs every rule: fail closed).
+ * order of end within one database (which: 0 built-in, 1 the others;
+ * several calls per rule; fn returns non-zero to stop). HUSH_OK (also
+ * without that database), HUSH_ERR_IO when fn stopped it,
+ * HUSH_ERR_INTERNAL on an error (the caller then runs every rule: fail
+ * closed).
  */
 typedef int (*scan_hs_fn)(void *arg, uint32_t rule, size_t end);
 void *scan_hs_scratch_new(const struct scan *sc);
 void scan_hs_scratch_free(void *scratch);
-int scan_hs_run(const struct scan *sc, void *scratch, const uint8_t *p,
-    size_t n, scan_hs_fn fn, void *arg);
+int scan_hs_run(const struct scan *sc, int which, void *scratch,
+    const uint8_t *p, size_t n, scan_hs_fn fn, void *arg);
+
+/*
+ * For the build-time generator (redact/tools/gen_hsdb.c): compiles the
+ * built-in rules of rules (which has no others) for any CPU of the
+ * architecture and serializes the database (free *bytesp with free());
+ * hash identifies the expressions, in[i] says whether rule i is in it.
+ */
+#define SCAN_HS_HASH_BYTES	32
+int scan_hs_serialize(struct redact_rules *rules, char **bytesp,
+    size_t *lenp, uint8_t hash[SCAN_HS_HASH_BYTES], uint8_t *in);
 
 /* Calls fn for every pattern ending at p[end - 1], in order of end. */
 typedef void (*scan_hit_fn)(void *arg, const struct pat *pat, size_t end);

@@ -446,91 +446,265 @@ hs_set_fallback(struct hs_set *hs, const struct redact_rules *rules,
 	return true;
 }
 
-static void
-hs_build(struct redact_rules *rules)
+/*
+ * The expressions for the built-in rules (builtin) or the others: each
+ * rule's relaxed pattern, or its keywords as literals where the pattern
+ * does not suit (hs_unsuitable).
+ */
+static bool
+hs_set_rules(struct hs_set *hs, const struct redact_rules *rules,
+    bool builtin)
 {
-	struct scan *sc = &rules->scan;
-	struct hs_set hs;
-	hs_compile_error_t *ce = NULL;
-	hs_expr_info_t *info;
-	hs_database_t *db = NULL;
 	size_t i, j;
-	bool classified = false;
 
-	memset(&hs, 0, sizeof(hs));
-	if (rules->reference)
-		return;
 	for (i = 0; i < rules->nrules; i++) {
 		const struct rule *ru = &rules->rules[i];
 		char *ex;
 
+		if (ru->builtin != builtin)
+			continue;
 		if (hs_unsuitable(ru)) {
 			/* A rule's keywords say where it runs as well. */
 			for (j = 0; j < ru->nkeywords; j++)
-				if (!hs_set_add(&hs, hs_literal(ru->keywords[j]),
+				if (!hs_set_add(hs, hs_literal(ru->keywords[j]),
 				    HS_FLAG_CASELESS, (unsigned)i, true))
-					goto out;
+					return false;
 			continue;
 		}
 		if ((ex = malloc(2 * strlen(ru->pattern) + 1)) == NULL)
-			goto out;
+			return false;
 		scan_relax(ru->pattern, ex);
 		/* Prefilter mode takes lookarounds and back references as
 		 * a superset, and multi-line mode makes ^ and $ the line's
 		 * edges inside a batch, as they are in PCRE2's line. */
-		if (!hs_set_add(&hs, ex, HS_FLAG_PREFILTER | HS_FLAG_MULTILINE,
+		if (!hs_set_add(hs, ex, HS_FLAG_PREFILTER | HS_FLAG_MULTILINE,
 		    (unsigned)i, false))
-			goto out;
+			return false;
 	}
-	/*
-	 * A pattern it still cannot take, or one that matches the empty
-	 * string, runs where its keywords are (without keywords, on every
-	 * line). The first failure has every pattern checked, so a pack
-	 * with many such rules compiles twice, not once per rule.
-	 */
-	while (hs.n > 0 && hs_compile_multi((const char *const *)hs.ex, hs.fl,
-	    hs.ids, (unsigned)hs.n, HS_MODE_BLOCK, NULL, &db, &ce) !=
+	return true;
+}
+
+static void
+hs_set_free(struct hs_set *hs)
+{
+	size_t j;
+
+	for (j = 0; j < hs->n; j++)
+		free(hs->ex[j]);
+	free(hs->ex);
+	free(hs->fl);
+	free(hs->ids);
+	free(hs->kw);
+	memset(hs, 0, sizeof(*hs));
+}
+
+/*
+ * What identifies a database: Vectorscan's version and every expression
+ * with its flags and rule index, before compiling.
+ */
+static void
+hs_set_hash(const struct hs_set *hs, uint8_t out[SCAN_HS_HASH_BYTES])
+{
+	crypto_generichash_state st;
+	const char *v = hs_version();
+	uint32_t w[2];
+	size_t j;
+
+	crypto_generichash_init(&st, NULL, 0, SCAN_HS_HASH_BYTES);
+	crypto_generichash_update(&st, (const uint8_t *)v, strlen(v) + 1);
+	for (j = 0; j < hs->n; j++) {
+		w[0] = hs->ids[j];
+		w[1] = hs->fl[j];
+		crypto_generichash_update(&st, (const uint8_t *)w, sizeof(w));
+		crypto_generichash_update(&st, (const uint8_t *)hs->ex[j],
+		    strlen(hs->ex[j]) + 1);
+	}
+	crypto_generichash_final(&st, out, SCAN_HS_HASH_BYTES);
+}
+
+/*
+ * Compiles the set (for plat, NULL for this machine). A pattern it still
+ * cannot take, or one that matches the empty string, runs where its
+ * keywords are (without keywords, on every line): the compile error names
+ * one; then every pattern is checked once, so a pack with many such rules
+ * compiles twice, not once per rule. NULL when nothing compiles.
+ */
+static hs_database_t *
+hs_set_compile(struct hs_set *hs, const struct redact_rules *rules,
+    const hs_platform_info_t *plat)
+{
+	hs_compile_error_t *ce = NULL;
+	hs_expr_info_t *info;
+	hs_database_t *db = NULL;
+	bool classified = false;
+	size_t i;
+
+	while (hs->n > 0 && hs_compile_multi((const char *const *)hs->ex,
+	    hs->fl, hs->ids, (unsigned)hs->n, HS_MODE_BLOCK, plat, &db, &ce) !=
 	    HS_SUCCESS) {
 		int e = ce != NULL ? ce->expression : -1;
 
 		hs_free_compile_error(ce);
 		ce = NULL;
 		db = NULL;
-		if (e < 0 || (size_t)e >= hs.n)
-			goto out;	/* not one pattern's fault: no database */
+		if (e < 0 || (size_t)e >= hs->n)
+			return NULL;	/* not one pattern's fault */
 		if (!classified) {
 			classified = true;
-			for (i = hs.n; i-- > 0;) {
+			for (i = hs->n; i-- > 0;) {
 				info = NULL;
-				if (hs.kw[i] || hs_expression_info(hs.ex[i],
-				    hs.fl[i], &info, &ce) == HS_SUCCESS) {
+				if (hs->kw[i] || hs_expression_info(hs->ex[i],
+				    hs->fl[i], &info, &ce) == HS_SUCCESS) {
 					free(info);
 					continue;
 				}
 				hs_free_compile_error(ce);
 				ce = NULL;
-				if (!hs_set_fallback(&hs, rules, i))
-					goto out;
+				if (!hs_set_fallback(hs, rules, i))
+					return NULL;
 			}
-		} else if (!hs_set_fallback(&hs, rules, (size_t)e)) {
-			goto out;
+		} else if (!hs_set_fallback(hs, rules, (size_t)e)) {
+			return NULL;
 		}
 	}
-	if (db == NULL)
-		goto out;
-	for (j = 0; j < hs.n; j++)
-		rules->rules[hs.ids[j]].hs = true;
+	return db;
+}
+
+/* The built-in pack's database, compiled at build time (tools/). */
+#ifndef HUSH_HSDB_GENERATOR
+extern const unsigned char redact_hs_builtin_db[];
+extern const size_t redact_hs_builtin_db_len;
+extern const unsigned char redact_hs_builtin_hash[SCAN_HS_HASH_BYTES];
+extern const unsigned char redact_hs_builtin_in[];	/* per rule: 0/1 */
+extern const size_t redact_hs_builtin_nrules;
+#endif
+
+/*
+ * The built-in rules' database: the one compiled at build time when it
+ * was made from exactly these expressions (no built-in rule disabled, the
+ * same Vectorscan) and loads on this CPU, else compiled now.
+ */
+static hs_database_t *
+hs_builtin_db(struct redact_rules *rules, struct hs_set *hs, bool *embedded)
+{
+	*embedded = false;
+#ifndef HUSH_HSDB_GENERATOR
+	uint8_t h[SCAN_HS_HASH_BYTES];
+	hs_database_t *db = NULL;
+	hs_scratch_t *scr = NULL;
+	size_t i, n = 0;
+
+	hs_set_hash(hs, h);
+	for (i = 0; i < rules->nrules; i++)
+		n += rules->rules[i].builtin;
+	if (redact_hs_builtin_db_len > 0 && n == redact_hs_builtin_nrules &&
+	    sodium_memcmp(h, redact_hs_builtin_hash, sizeof(h)) == 0 &&
+	    hs_deserialize_database((const char *)redact_hs_builtin_db,
+	    redact_hs_builtin_db_len, &db) == HS_SUCCESS) {
+		if (hs_alloc_scratch(db, &scr) == HS_SUCCESS) {
+			hs_free_scratch(scr);
+			for (i = 0; i < rules->nrules; i++)
+				if (rules->rules[i].builtin)
+					rules->rules[i].hs =
+					    redact_hs_builtin_in[i] != 0;
+			*embedded = true;
+			return db;
+		}
+		hs_free_database(db);	/* built for another CPU */
+	}
+#endif
+	return hs_set_compile(hs, rules, NULL);
+}
+
+static void
+hs_mark(struct redact_rules *rules, const struct hs_set *hs)
+{
+	size_t j;
+
+	for (j = 0; j < hs->n; j++)
+		rules->rules[hs->ids[j]].hs = true;
+}
+
+static void
+hs_build(struct redact_rules *rules)
+{
+	struct scan *sc = &rules->scan;
+	struct hs_set hs;
+	hs_database_t *db;
+	size_t j;
+
+	memset(&hs, 0, sizeof(hs));
+	if (rules->reference)
+		return;
+	/* Built-in rules, then the user's: each its own database. */
+	if (!hs_set_rules(&hs, rules, true))
+		goto fail;
+	if (hs.n > 0) {
+		bool embedded;
+
+		if ((db = hs_builtin_db(rules, &hs, &embedded)) == NULL)
+			goto fail;
+		if (!embedded)
+			hs_mark(rules, &hs);
+		sc->hs_db = db;
+	}
+	hs_set_free(&hs);
+	if (!hs_set_rules(&hs, rules, false))
+		goto fail;
+	if (hs.n > 0) {
+		if ((db = hs_set_compile(&hs, rules, NULL)) == NULL)
+			goto fail;
+		hs_mark(rules, &hs);
+		sc->hs_db2 = db;
+	}
+	hs_set_free(&hs);
 	for (j = 0; j < rules->nrules; j++)
 		if (rules->rules[j].hs)
 			sc->nhs++;
-	sc->hs_db = db;
-out:
+	return;
+fail:
+	/* No Vectorscan at all: the reference engine, whole. */
+	hs_set_free(&hs);
+	if (sc->hs_db != NULL)
+		hs_free_database(sc->hs_db);
+	if (sc->hs_db2 != NULL)
+		hs_free_database(sc->hs_db2);
+	sc->hs_db = sc->hs_db2 = NULL;
+	for (j = 0; j < rules->nrules; j++)
+		rules->rules[j].hs = false;
+}
+
+int
+scan_hs_serialize(struct redact_rules *rules, char **bytesp, size_t *lenp,
+    uint8_t hash[SCAN_HS_HASH_BYTES], uint8_t *in)
+{
+	hs_platform_info_t plat;
+	struct hs_set hs;
+	hs_database_t *db = NULL;
+	size_t j;
+	int r = HUSH_ERR_INTERNAL;
+
+	/* Any x86-64 or the like: the build machine's CPU may be newer
+	 * than the one that runs it. */
+	memset(&plat, 0, sizeof(plat));
+	plat.tune = HS_TUNE_FAMILY_GENERIC;
+	memset(&hs, 0, sizeof(hs));
+	if (!hs_set_rules(&hs, rules, true))
+		goto out;
+	hs_set_hash(&hs, hash);
+	if (hs.n == 0 || (db = hs_set_compile(&hs, rules, &plat)) == NULL)
+		goto out;
+	for (j = 0; j < rules->nrules; j++)
+		in[j] = 0;
 	for (j = 0; j < hs.n; j++)
-		free(hs.ex[j]);
-	free(hs.ex);
-	free(hs.fl);
-	free(hs.ids);
-	free(hs.kw);
+		in[hs.ids[j]] = 1;
+	if (hs_serialize_database(db, bytesp, lenp) == HS_SUCCESS)
+		r = HUSH_OK;
+out:
+	if (db != NULL)
+		hs_free_database(db);
+	hs_set_free(&hs);
+	return r;
 }
 
 struct hs_tramp {
@@ -556,13 +730,19 @@ scan_hs_scratch_new(const struct scan *sc)
 #ifdef HUSH_HAVE_HS
 	hs_scratch_t *s = NULL;
 
-	if (sc->hs_db != NULL && hs_alloc_scratch(sc->hs_db, &s) ==
-	    HS_SUCCESS)
-		return s;
+	/* One scratch fits both databases. */
+	if ((sc->hs_db != NULL && hs_alloc_scratch(sc->hs_db, &s) !=
+	    HS_SUCCESS) || (sc->hs_db2 != NULL &&
+	    hs_alloc_scratch(sc->hs_db2, &s) != HS_SUCCESS)) {
+		if (s != NULL)
+			hs_free_scratch(s);
+		return NULL;
+	}
+	return s;
 #else
 	(void)sc;
-#endif
 	return NULL;
+#endif
 }
 
 void
@@ -577,22 +757,26 @@ scan_hs_scratch_free(void *scratch)
 }
 
 int
-scan_hs_run(const struct scan *sc, void *scratch, const uint8_t *p,
-    size_t n, scan_hs_fn fn, void *arg)
+scan_hs_run(const struct scan *sc, int which, void *scratch,
+    const uint8_t *p, size_t n, scan_hs_fn fn, void *arg)
 {
 #ifdef HUSH_HAVE_HS
 	struct hs_tramp t = { fn, arg };
+	void *db = which == 0 ? sc->hs_db : sc->hs_db2;
 	hs_error_t e;
 
-	if (sc->hs_db == NULL || scratch == NULL || n > UINT_MAX)
+	if (db == NULL)
+		return HUSH_OK;
+	if (scratch == NULL || n > UINT_MAX)
 		return HUSH_ERR_INTERNAL;
-	e = hs_scan(sc->hs_db, (const char *)p, (unsigned)n, 0, scratch,
+	e = hs_scan(db, (const char *)p, (unsigned)n, 0, scratch,
 	    hs_on_match, &t);
 	if (e == HS_SUCCESS)
 		return HUSH_OK;
 	return e == HS_SCAN_TERMINATED ? HUSH_ERR_IO : HUSH_ERR_INTERNAL;
 #else
 	(void)sc;
+	(void)which;
 	(void)scratch;
 	(void)p;
 	(void)n;
@@ -937,8 +1121,10 @@ scan_release(struct scan *sc)
 #ifdef HUSH_HAVE_HS
 	if (sc->hs_db != NULL)
 		hs_free_database(sc->hs_db);
+	if (sc->hs_db2 != NULL)
+		hs_free_database(sc->hs_db2);
 #endif
-	sc->hs_db = NULL;
+	sc->hs_db = sc->hs_db2 = NULL;
 	sc->nhs = 0;
 	free(sc->own);
 	free(sc->dict);

@@ -33,6 +33,7 @@
 #include "redact/redact.h"
 
 #define STREAM_RULE_ERROR	UINT32_MAX	/* a span masked because of an error */
+#define STREAM_HITS_FIRST	256	/* hits a batch starts with room for */
 
 /* A rule Vectorscan names for the line that ends at line_end. */
 struct hit {
@@ -91,7 +92,10 @@ struct redact_stream {
 	size_t		 bend;		/* hits are valid for lines before this */
 	size_t		 bcur;		/* end of the line of the last hit */
 	struct hit	*hits;
+	struct hit	*hits2;		/* for merging two databases' hits */
 	size_t		 nhits;
+	size_t		 pass_start;	/* first hit of the second database */
+	size_t		 hitcap;	/* grows to REDACT_BATCH_HITS */
 	size_t		 hitpos;	/* first hit not yet consumed */
 };
 
@@ -127,18 +131,19 @@ redact_stream_new(const struct redact_rules *rules, redact_sink_fn sink,
 		redact_stream_free(s);
 		return NULL;
 	}
-	if (rules->scan.hs_db != NULL &&
+	if ((rules->scan.hs_db != NULL || rules->scan.hs_db2 != NULL) &&
 	    ((s->hs = scan_hs_scratch_new(&rules->scan)) == NULL ||
 	    (s->seen = calloc(rules->nrules + 1, sizeof(uint32_t))) == NULL ||
 	    (s->lrules = malloc((rules->nrules + 1) * sizeof(uint32_t))) ==
 	    NULL ||
-	    (s->hits = malloc(REDACT_BATCH_HITS * sizeof(*s->hits))) ==
+	    (s->hits = malloc(STREAM_HITS_FIRST * sizeof(*s->hits))) ==
 	    NULL)) {
 		redact_stream_free(s);
 		return NULL;
 	}
 	/* No literal values and every rule in Vectorscan: a line it names
 	 * nothing on is clean, and runs of such lines pass in one piece. */
+	s->hitcap = STREAM_HITS_FIRST;
 	s->hs_only = s->hs != NULL && rules->scan.npats == 0;
 	for (i = 0; s->hs_only && i < rules->nrules; i++)
 		if (!rules->rules[i].hs)
@@ -172,6 +177,7 @@ redact_stream_free(struct redact_stream *s)
 	free(s->seen);
 	free(s->lrules);
 	free(s->hits);
+	free(s->hits2);
 	scan_hs_scratch_free(s->hs);
 	rules_md_free(s->md);
 	if (s->mark != NULL) {
@@ -421,7 +427,9 @@ scan_line_hs(struct redact_stream *s)
 	s->nlrules = 0;
 	s->hs_failed = false;
 	(void)next_tag(s);
-	if (scan_hs_run(&s->rules->scan, s->hs, s->seg, s->seglen,
+	if (scan_hs_run(&s->rules->scan, 0, s->hs, s->seg, s->seglen,
+	    on_line_hs, s) != HUSH_OK ||
+	    scan_hs_run(&s->rules->scan, 1, s->hs, s->seg, s->seglen,
 	    on_line_hs, s) != HUSH_OK)
 		s->hs_failed = true;
 }
@@ -817,21 +825,31 @@ on_batch_hs(void *arg, uint32_t rule, size_t end)
 	struct redact_stream *s = arg;
 	const uint8_t *nl;
 
-	/* Ends come in order: find the line of the match's last byte. */
-	if (s->nhits == 0 || end - 1 > s->bcur) {
+	/* Ends come in order (in one database): find the line of the
+	 * match's last byte. */
+	if (s->nhits == s->pass_start || end - 1 > s->bcur) {
 		nl = memchr(s->bbase + end - 1, '\n', s->bend - (end - 1));
 		s->bcur = nl != NULL ? (size_t)(nl - s->bbase) : s->bend;
 		(void)next_tag(s);
 	}
 	if (s->seen[rule] == s->tag)
 		return 0;
-	if (s->nhits == REDACT_BATCH_HITS) {
+	if (s->nhits == s->hitcap && s->hitcap < REDACT_BATCH_HITS) {
+		struct hit *n = realloc(s->hits, 2 * s->hitcap * sizeof(*n));
+
+		if (n != NULL) {
+			s->hits = n;
+			s->hitcap *= 2;
+		}
+	}
+	if (s->nhits == s->hitcap) {
 		/* Full: the batch ends before this line, whose hits are
 		 * incomplete; later lines are scanned again. */
-		while (s->nhits > 0 && s->hits[s->nhits - 1].line_end ==
-		    s->bcur)
+		while (s->nhits > s->pass_start &&
+		    s->hits[s->nhits - 1].line_end == s->bcur)
 			s->nhits--;
-		s->bend = s->nhits > 0 ? s->hits[s->nhits - 1].line_end + 1 : 0;
+		s->bend = s->nhits > s->pass_start ?
+		    s->hits[s->nhits - 1].line_end + 1 : 0;
 		return 1;
 	}
 	s->seen[rule] = s->tag;
@@ -839,6 +857,30 @@ on_batch_hs(void *arg, uint32_t rule, size_t end)
 	s->hits[s->nhits].rule = rule;
 	s->nhits++;
 	return 0;
+}
+
+/* Merges the two runs of hits, hits[0..pass_start) and the rest. */
+static void
+batch_merge(struct redact_stream *s)
+{
+	size_t i = 0, j = s->pass_start, o = 0;
+	struct hit *n;
+
+	if (j == 0 || j == s->nhits)
+		return;
+	if ((n = realloc(s->hits2, s->hitcap * sizeof(*n))) == NULL) {
+		s->bend = 0;	/* no memory to merge: lines one by one */
+		return;
+	}
+	s->hits2 = n;
+	while (i < s->pass_start || j < s->nhits) {
+		if (j == s->nhits || (i < s->pass_start &&
+		    s->hits[i].line_end <= s->hits[j].line_end))
+			s->hits2[o++] = s->hits[i++];
+		else
+			s->hits2[o++] = s->hits[j++];
+	}
+	memcpy(s->hits, s->hits2, o * sizeof(*s->hits));
 }
 
 /*
@@ -862,7 +904,18 @@ batch_start(struct redact_stream *s, const uint8_t *buf, size_t len)
 	s->bbase = buf;
 	s->bend = n;
 	s->bcur = 0;
-	r = scan_hs_run(&s->rules->scan, s->hs, buf, n, on_batch_hs, s);
+	s->pass_start = 0;
+	r = scan_hs_run(&s->rules->scan, 0, s->hs, buf, n, on_batch_hs, s);
+	if (r != HUSH_ERR_INTERNAL && s->rules->scan.hs_db2 != NULL &&
+	    s->bend > 0) {
+		/* The user's rules: a second run of hits, then one list in
+		 * order of lines. */
+		s->pass_start = s->nhits;
+		s->bcur = 0;
+		r = scan_hs_run(&s->rules->scan, 1, s->hs, buf, s->bend,
+		    on_batch_hs, s);
+		batch_merge(s);
+	}
 	if (r == HUSH_ERR_INTERNAL)
 		s->bbase = NULL;
 }

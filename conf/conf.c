@@ -61,7 +61,8 @@ static const char *const credential_keys[] = {
 	"timeout", "cache", "key_file", NULL
 };
 static const char *const rule_keys[] = {
-	"pattern", "keywords", "secret_group", "description", NULL
+	"pattern", "keywords", "secret_group", "description", "check",
+	"min_entropy", "stopwords", NULL
 };
 static const char *const *const sec_keys[SEC_NKINDS] = {
 	broker_keys, redact_keys, client_keys, credential_keys, rule_keys
@@ -815,6 +816,24 @@ get_list(struct conv *cv, char ***items, size_t *n)
 	*n = cnt;
 }
 
+/* Bits of entropy per character: a decimal from 0 to 8 (gitleaks' scale). */
+static void
+get_bits(struct conv *cv, double *out)
+{
+	const char *v = cv->kv->value;
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(v, &end);
+	if (end == v || *end != '\0' || errno != 0 || !(d >= 0 && d <= 8) ||
+	    !(isdigit((unsigned char)v[0]))) {
+		bad_value(cv, "bits per character, a decimal from 0 to 8");
+		return;
+	}
+	*out = d;
+}
+
 /*
  * A relative path is taken relative to the directory of the file that
  * names it (like include), so a configuration and the files it refers to
@@ -1294,6 +1313,12 @@ conv_rule(struct loader *ld, const struct raw_section *s, struct conf_rule *r)
 			get_uint(&cv, 0, 99, &r->secret_group);
 		else if (KEY("description"))
 			get_string(&cv, &r->description);
+		else if (KEY("check"))
+			get_string(&cv, &r->check);	/* redact/ knows the names */
+		else if (KEY("min_entropy"))
+			get_bits(&cv, &r->min_entropy);
+		else if (KEY("stopwords"))
+			get_list(&cv, &r->stopwords, &r->nstopwords);
 	}
 	fill_where(ld, s, &r->where);
 	if (!conf_where_has(&r->where, "pattern"))
@@ -1579,7 +1604,9 @@ conf_release(struct hush_conf *conf)
 		free(r->name);
 		free(r->description);
 		free(r->pattern);
+		free(r->check);
 		val_list_free(r->keywords);
+		val_list_free(r->stopwords);
 		where_release(&r->where);
 	}
 	free(conf->rules);

@@ -146,6 +146,10 @@ struct conf_rule {
 	char		**keywords;	/* NULL-terminated, may be empty */
 	size_t		 nkeywords;
 	uint64_t	 secret_group;
+	char		*check;		/* a check named by redact/, or NULL */
+	double		 min_entropy;	/* bits per character; 0: none */
+	char		**stopwords;	/* NULL-terminated, may be NULL */
+	size_t		 nstopwords;
 	struct conf_where where;
 };
 

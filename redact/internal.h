@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conf/conf.h"
 #include "conf/secbuf.h"
 
 /* Limits of the engine. */
@@ -57,6 +58,9 @@ struct rule {
 	bool		 pem;		/* also masks unterminated PEM blocks */
 	bool		 weak;		/* generic: a specific rule names a shared span */
 	bool		 hs;		/* in the Vectorscan database */
+	double		 min_entropy;	/* of the secret, bits per character */
+	char		**stopwords;	/* lower case; a secret holding one is skipped */
+	size_t		 nstopwords;
 	void		*code;		/* pcre2_code */
 };
 
@@ -152,18 +156,29 @@ struct redact_rules {
 
 /* rules.c */
 
-/* A built-in rule as written in pack.c. */
-struct pack_rule {
-	const char	*name;
-	const char	*keywords;	/* comma-separated */
-	const char	*description;
-	const char	*pattern;
-	uint32_t	 group;
-	enum rule_check	 check;
+/* pack.c: the built-in pack, embedded from redact/pack/ at build time */
+
+struct pack_file {
+	const char	*name;		/* "redact/pack/FILE.ini", for messages */
+	const char	*text;
 };
 
-extern const struct pack_rule redact_pack[];
-extern const size_t redact_pack_len;
+extern const struct pack_file redact_pack_files[];
+extern const size_t redact_pack_nfiles;
+
+/* The parsed pack: one configuration per file, rules in file order. */
+struct pack {
+	struct hush_conf *files;
+	size_t		 nfiles;
+	size_t		 nrules;
+};
+
+/* Parses the embedded pack; FILE:LINE errors go to errs. */
+int pack_load(struct pack *pk, struct conf_errs *errs);
+void pack_release(struct pack *pk);
+/* The i-th rule in pack order, or NULL past the end. */
+const struct conf_rule *pack_rule(const struct pack *pk, size_t i);
+const struct conf_rule *pack_find(const struct pack *pk, const char *name);
 
 /* Per-stream PCRE2 match data. */
 struct rules_md;
@@ -182,6 +197,12 @@ int rules_exec(const struct redact_rules *rules, size_t r,
 
 /* Whether a candidate secret passes the rule's check. */
 bool rules_check_secret(enum rule_check check, const uint8_t *p, size_t len);
+
+/* The same, with the rule's min_entropy and stopwords. */
+bool rules_accept(const struct rule *ru, const uint8_t *p, size_t len);
+
+/* A check by its name in a [rule] section: HUSH_OK or HUSH_ERR_INVALID. */
+int rules_check_by_name(const char *name, enum rule_check *out);
 
 /* Checks a marker format: HUSH_OK or HUSH_ERR_INVALID with msg. */
 int rules_check_format(const char *fmt, char *msg, size_t msglen);
@@ -221,6 +242,8 @@ void scan_relax(const char *pattern, char *out);
  * closed).
  */
 typedef int (*scan_hs_fn)(void *arg, uint32_t rule, size_t end);
+/* Not a rule: an escape sequence that unescape.c would decode. */
+#define SCAN_HS_ESCAPE	0x7fffffffu
 void *scan_hs_scratch_new(const struct scan *sc);
 void scan_hs_scratch_free(void *scratch);
 int scan_hs_run(const struct scan *sc, int which, void *scratch,

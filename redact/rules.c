@@ -78,27 +78,41 @@ rules_check_format(const char *fmt, char *msg, size_t msglen)
 	return HUSH_OK;
 }
 
-static const char **
-pack_names(void)
+static const char *const check_names[] = {
+	[CHECK_NONE] = "none",
+	[CHECK_GENERIC] = "generic",
+	[CHECK_PASSWORD] = "password",
+	[CHECK_ENTROPY] = "entropy",
+	[CHECK_URL_PASSWORD] = "url-password",
+	[CHECK_TOKEN] = "token",
+	[CHECK_FORMAT] = "format",
+};
+
+int
+rules_check_by_name(const char *name, enum rule_check *out)
 {
-	static const char *names[REDACT_MAX_RULES];
 	size_t i;
 
-	for (i = 0; i < redact_pack_len && i + 1 < REDACT_MAX_RULES; i++)
-		names[i] = redact_pack[i].name;
-	names[i] = NULL;
-	return names;
+	for (i = 0; i < sizeof(check_names) / sizeof(check_names[0]); i++)
+		if (check_names[i] != NULL && strcmp(check_names[i], name) == 0) {
+			*out = (enum rule_check)i;
+			return HUSH_OK;
+		}
+	return HUSH_ERR_INVALID;
 }
 
-static bool
-is_pack_name(const char *name)
+/* The built-in names, for "did you mean" (NULL-terminated, malloc). */
+static const char **
+pack_names(const struct pack *pk)
 {
+	const char **names;
 	size_t i;
 
-	for (i = 0; i < redact_pack_len; i++)
-		if (strcmp(redact_pack[i].name, name) == 0)
-			return true;
-	return false;
+	if ((names = calloc(pk->nrules + 1, sizeof(*names))) == NULL)
+		return NULL;
+	for (i = 0; i < pk->nrules; i++)
+		names[i] = pack_rule(pk, i)->name;
+	return names;
 }
 
 static bool
@@ -114,40 +128,72 @@ is_disabled(const struct hush_conf *conf, const char *name)
 	return false;
 }
 
+/* Checks the keys of a [rule] that only this layer understands. */
+static size_t
+check_rule_keys(const struct conf_rule *r, struct conf_errs *errs)
+{
+	enum rule_check c;
+	char msg[320];
+	size_t n = 0;
+
+	if (r->pattern != NULL && rules_check_pattern(r->pattern,
+	    r->secret_group, msg, sizeof(msg)) != HUSH_OK) {
+		conf_errs_add(errs, conf_where_key(&r->where, "pattern"),
+		    "rule \"%s\": pattern: %s", r->name, msg);
+		n++;
+	}
+	if (r->check != NULL && rules_check_by_name(r->check, &c) != HUSH_OK) {
+		conf_errs_add(errs, conf_where_key(&r->where, "check"),
+		    "rule \"%s\": check: unknown check \"%s\" (use none, "
+		    "generic, password, token, entropy or url-password)",
+		    r->name, r->check);
+		n++;
+	}
+	return n;
+}
+
 size_t
 rules_check_conf(const struct hush_conf *conf, struct conf_errs *errs)
 {
-	const char **names = pack_names();
+	struct conf_loc noloc = { "hush-redact", 0 };
+	struct conf_errs packerrs;
+	struct pack pk;
+	const char **names = NULL;
 	char msg[320];
 	size_t i, n = 0;
 
+	conf_errs_init(&packerrs);
+	if (pack_load(&pk, &packerrs) != HUSH_OK) {
+		/* A bug of the build, not of this configuration. */
+		for (i = 0; i < packerrs.n; i++)
+			conf_errs_add(errs, noloc, "built-in pack: %s",
+			    packerrs.msgs[i]);
+		conf_errs_release(&packerrs);
+		return packerrs.n > 0 ? packerrs.n : 1;
+	}
+	conf_errs_release(&packerrs);
 	for (i = 0; i < conf->nrules; i++) {
 		const struct conf_rule *r = &conf->rules[i];
 
 		/* A user rule may replace a built-in one that is off. */
-		if (is_pack_name(r->name) && conf->redact.builtin &&
+		if (pack_find(&pk, r->name) != NULL && conf->redact.builtin &&
 		    !is_disabled(conf, r->name)) {
 			conf_errs_add(errs, r->where.section, "rule \"%s\" has "
 			    "the name of a built-in rule; choose another "
 			    "(or disable the built-in one)", r->name);
 			n++;
 		}
-		if (r->pattern == NULL)
-			continue;
-		if (rules_check_pattern(r->pattern, r->secret_group, msg,
-		    sizeof(msg)) != HUSH_OK) {
-			conf_errs_add(errs, conf_where_key(&r->where,
-			    "pattern"), "rule \"%s\": pattern: %s", r->name,
-			    msg);
-			n++;
-		}
+		n += check_rule_keys(r, errs);
 	}
 	for (i = 0; i < conf->redact.ndisable; i++) {
-		const char *d = conf->redact.disable[i], *s;
+		const char *d = conf->redact.disable[i], *s = NULL;
 
-		if (is_pack_name(d))
+		if (pack_find(&pk, d) != NULL)
 			continue;
-		s = val_suggest(d, names);
+		if (names == NULL)
+			names = pack_names(&pk);
+		if (names != NULL)
+			s = val_suggest(d, names);
 		if (s != NULL)
 			conf_errs_add(errs, conf_where_key(&conf->redact.where,
 			    "disable"), "disable: unknown built-in rule \"%s\"; "
@@ -158,6 +204,8 @@ rules_check_conf(const struct hush_conf *conf, struct conf_errs *errs)
 			    "(hush-redact --list-rules shows them)", d);
 		n++;
 	}
+	free(names);
+	pack_release(&pk);
 	if (conf->redact.format != NULL &&
 	    rules_check_format(conf->redact.format, msg, sizeof(msg)) !=
 	    HUSH_OK) {
@@ -203,17 +251,21 @@ is_placeholder(const uint8_t *p, size_t len)
 		"required", "optional", "secret", "password", "passwd",
 		"token", "hidden", "masked", "string", "value", "filtered",
 		"[filtered]", "n/a", "na", "test", "default", "unset",
-		"redacted", "bearer", "basic", "yes", "no", "pass", "pwd", NULL
+		"redacted", "bearer", "basic", "yes", "no", "pwd", NULL
 	};
 	static const char *const parts[] = {
 		"${", "{{", "<", ">", "%s", "%(", "$(", "***", "xxx", "...",
 		"changeme", "change_me", "change-me", "example", "redacted",
 		"placeholder", "your_", "your-", "dummy", "replace_me",
-		"replace-me", "fixme", "todo", "secret_here", "here>", NULL
+		"replace-me", "replace_with", "replace-with", "fixme", "todo",
+		"secret_here", "here>", "..", "[redacted", NULL
 	};
 	size_t i;
 
-	if (len == 0 || p[0] == '$' || p[0] == '%')
+	if (len == 0 || p[0] == '$' || p[0] == '%' || p[0] == '`')
+		return true;
+	/* A URL or code template: {USER}, {PASS}, {0} */
+	if (len >= 3 && p[0] == '{' && p[len - 1] == '}')
 		return true;
 	for (i = 0; exact[i] != NULL; i++)
 		if (ieq(p, len, exact[i]))
@@ -286,6 +338,43 @@ is_uuid(const uint8_t *p, size_t len)
 	return true;
 }
 
+/* A version: digits, a dot, digits, a dot, digits ("jjwt-0.11.2"). */
+static bool
+has_version(const uint8_t *p, size_t len)
+{
+	size_t i, j, dots;
+
+	for (i = 0; i < len; i++) {
+		if (!isdigit(p[i]) || (i > 0 && isalnum(p[i - 1])))
+			continue;
+		for (j = i, dots = 0; j < len && (isdigit(p[j]) ||
+		    (p[j] == '.' && j + 1 < len && isdigit(p[j + 1]))); j++)
+			dots += p[j] == '.';
+		if (dots >= 2)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * An identifier a program prints, not a token: dotted or slashed words
+ * ("com.apple.xpc.activity/4505", "io.jsonwebtoken:jjwt"), i.e. at least
+ * two separators between lower-case words.
+ */
+static bool
+is_identifier(const uint8_t *p, size_t len)
+{
+	size_t i, seps = 0, upper = 0;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] == '.' || p[i] == '/' || p[i] == ':')
+			seps++;
+		else if (isupper(p[i]))
+			upper++;
+	}
+	return seps >= 2 && upper == 0;
+}
+
 /* A plain word: letters only, all lower case or capitalised. */
 static bool
 is_word(const uint8_t *p, size_t len, const struct classes *c)
@@ -340,24 +429,46 @@ rules_check_secret(enum rule_check check, const uint8_t *p, size_t len)
 	case CHECK_URL_PASSWORD:
 		return !is_placeholder(p, len) && c.digit != len;
 	case CHECK_PASSWORD:
-		return len >= 4 && !is_placeholder(p, len);
+		/* A path is where a password is kept (--password-file),
+		 * not the password. */
+		return len >= 4 && !is_placeholder(p, len) && p[0] != '/';
 	case CHECK_TOKEN:
 		return len >= 8 && !is_placeholder(p, len) &&
-		    !is_word(p, len, &c);
+		    !is_word(p, len, &c) && !is_fake(p, len, 8, true);
 	case CHECK_GENERIC:
-		if (len < 16 || is_placeholder(p, len) || is_uuid(p, len) ||
+		if (len < 16 || is_placeholder(p, len) ||
 		    is_fake(p, len, 6, true))
 			return false;
+		/* A UUID after a secret word is a key (Heroku, HubSpot,
+		 * Snyk...); a UUID standing alone never gets here. */
+		if (is_uuid(p, len))
+			return true;
 		if (c.digit == 0 || c.upper + c.lower == 0)
 			return false;
 		if (p[0] == '/' || icontains(p, len, "://") ||
-		    icontains(p, len, "[redacted"))
+		    has_version(p, len) || is_identifier(p, len) ||
+		    icontains(p, len, "arn:"))
 			return false;
 		if (c.hex == len)
 			return entropy(p, len) >= 3.0;
 		return entropy(p, len) >= 3.5;
 	}
 	return false;
+}
+
+bool
+rules_accept(const struct rule *ru, const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	if (!rules_check_secret(ru->check, p, len))
+		return false;
+	if (ru->min_entropy > 0 && entropy(p, len) < ru->min_entropy)
+		return false;
+	for (i = 0; i < ru->nstopwords; i++)
+		if (icontains(p, len, ru->stopwords[i]))
+			return false;
+	return true;
 }
 
 /* Building rule sets */
@@ -384,72 +495,66 @@ rule_release(struct rule *r)
 		free(r->keywords[i]);
 	free(r->keywords);
 	free(r->pattern);
+	for (i = 0; i < r->nstopwords; i++)
+		free(r->stopwords[i]);
+	free(r->stopwords);
 	pcre2_code_free(r->code);
 	memset(r, 0, sizeof(*r));
 }
 
 static int
-rules_add(struct redact_rules *rs, const char *name, const char *desc,
-    const char *const *kw, size_t nkw, const char *pattern, uint32_t group,
-    enum rule_check check, bool builtin)
+rules_add(struct redact_rules *rs, const struct conf_rule *cr, bool builtin)
 {
 	struct rule *grown, *r;
+	enum rule_check check = CHECK_NONE;
 	size_t i;
 
 	if (rs->nrules >= REDACT_MAX_RULES)
 		return HUSH_ERR_TOO_LARGE;
+	if (cr->check != NULL && rules_check_by_name(cr->check, &check) !=
+	    HUSH_OK)
+		return HUSH_ERR_INVALID;
 	if ((grown = realloc(rs->rules, (rs->nrules + 1) * sizeof(*grown))) ==
 	    NULL)
 		return HUSH_ERR_NOMEM;
 	rs->rules = grown;
 	r = &rs->rules[rs->nrules];
 	memset(r, 0, sizeof(*r));
-	r->group = group;
+	r->group = (uint32_t)cr->secret_group;
 	r->check = check;
 	r->builtin = builtin;
-	if ((r->name = strdup(name)) == NULL ||
-	    (desc != NULL && (r->description = strdup(desc)) == NULL) ||
-	    (r->pattern = strdup(pattern)) == NULL ||
-	    (r->keywords = calloc(nkw + 1, sizeof(char *))) == NULL)
+	r->min_entropy = cr->min_entropy;
+	if ((r->name = strdup(cr->name)) == NULL ||
+	    (cr->description != NULL &&
+	    (r->description = strdup(cr->description)) == NULL) ||
+	    (r->pattern = strdup(cr->pattern)) == NULL ||
+	    (r->keywords = calloc(cr->nkeywords + 1, sizeof(char *))) == NULL ||
+	    (r->stopwords = calloc(cr->nstopwords + 1, sizeof(char *))) == NULL)
 		goto nomem;
-	for (i = 0; i < nkw; i++) {
-		if (kw[i][0] == '\0')
+	for (i = 0; i < cr->nkeywords; i++) {
+		if (cr->keywords[i][0] == '\0')
 			continue;
-		if ((r->keywords[r->nkeywords] = lower_dup(kw[i])) == NULL)
+		if ((r->keywords[r->nkeywords] = lower_dup(cr->keywords[i])) ==
+		    NULL)
 			goto nomem;
 		r->nkeywords++;
 	}
+	for (i = 0; i < cr->nstopwords; i++) {
+		if ((r->stopwords[r->nstopwords] = lower_dup(cr->stopwords[i]))
+		    == NULL)
+			goto nomem;
+		r->nstopwords++;
+	}
+	/* The PEM block rule also masks blocks that span lines. */
+	r->pem = builtin && strcmp(cr->name, "private-key") == 0;
+	/* A generic detector gives way to a specific rule on a shared span,
+	 * so the marker says what the secret is. */
+	r->weak = builtin && strncmp(cr->name, "generic-", 8) == 0;
 	rs->nrules++;
 	return HUSH_OK;
 nomem:
 	rule_release(r);
 	return HUSH_ERR_NOMEM;
-}
-
-static int
-add_pack_rule(struct redact_rules *rs, const struct pack_rule *pr)
-{
-	char **kw = NULL;
-	size_t n = 0;
-	int r;
-
-	if (val_list(pr->keywords, &kw, &n) != HUSH_OK)
-		return HUSH_ERR_INTERNAL;
-	r = rules_add(rs, pr->name, pr->description,
-	    (const char *const *)kw, n, pr->pattern, pr->group, pr->check,
-	    true);
-	val_list_free(kw);
-	if (r == HUSH_OK && strcmp(pr->name, "private-key") == 0)
-		rs->rules[rs->nrules - 1].pem = true;
-	/* Fixed-format tokens skip the obvious fakes of documentation and
-	 * test fixtures; key blocks have runs of 'A' and are left alone. */
-	if (r == HUSH_OK && pr->check == CHECK_NONE &&
-	    strcmp(pr->name, "private-key") != 0 &&
-	    strcmp(pr->name, "gcp-service-account-key") != 0)
-		rs->rules[rs->nrules - 1].check = CHECK_FORMAT;
-	if (r == HUSH_OK && strncmp(pr->name, "generic-", 8) == 0)
-		rs->rules[rs->nrules - 1].weak = true;
-	return r;
 }
 
 /* The fingerprint key: a hash of the key file, so any length works. */
@@ -537,11 +642,21 @@ redact_rules_new(const struct hush_conf *conf, unsigned flags,
 		rs->max_line = CONF_MIN_MAX_LINE;
 	if ((rs->format = strdup(fmt)) == NULL)
 		goto nomem;
-	for (i = 0; builtin && i < redact_pack_len; i++) {
-		if (is_disabled(conf, redact_pack[i].name))
-			continue;
-		if (add_pack_rule(rs, &redact_pack[i]) != HUSH_OK)
-			goto nomem;
+	if (builtin) {
+		struct pack pk;
+		const struct conf_rule *cr;
+
+		if (pack_load(&pk, errs) != HUSH_OK)
+			goto fail;
+		for (i = 0; (cr = pack_rule(&pk, i)) != NULL; i++) {
+			if (is_disabled(conf, cr->name))
+				continue;
+			if (rules_add(rs, cr, true) != HUSH_OK) {
+				pack_release(&pk);
+				goto nomem;
+			}
+		}
+		pack_release(&pk);
 	}
 	if (conf != NULL && redact_rules_add_conf(rs, conf, errs) != HUSH_OK)
 		goto fail;
@@ -572,7 +687,6 @@ int
 redact_rules_add_conf(struct redact_rules *rs, const struct hush_conf *conf,
     struct conf_errs *errs)
 {
-	char msg[320];
 	size_t i, j;
 	int r, bad = 0;
 
@@ -590,19 +704,11 @@ redact_rules_add_conf(struct redact_rules *rs, const struct hush_conf *conf,
 			bad++;
 			continue;
 		}
-		if (cr->pattern == NULL ||
-		    rules_check_pattern(cr->pattern, cr->secret_group, msg,
-		    sizeof(msg)) != HUSH_OK) {
-			if (cr->pattern != NULL)
-				conf_errs_add(errs, conf_where_key(&cr->where,
-				    "pattern"), "rule \"%s\": pattern: %s",
-				    cr->name, msg);
+		if (cr->pattern == NULL || check_rule_keys(cr, errs) != 0) {
 			bad++;
 			continue;
 		}
-		r = rules_add(rs, cr->name, cr->description,
-		    (const char *const *)cr->keywords, cr->nkeywords,
-		    cr->pattern, (uint32_t)cr->secret_group, CHECK_NONE, false);
+		r = rules_add(rs, cr, false);
 		if (r != HUSH_OK) {
 			conf_errs_add(errs, cr->where.section, "rule \"%s\": %s",
 			    cr->name, hush_strerror(r));

@@ -428,8 +428,9 @@ static bool
 hs_set_fallback(struct hs_set *hs, const struct redact_rules *rules,
     size_t i)
 {
-	const struct rule *ru = &rules->rules[hs->ids[i]];
 	unsigned id = hs->ids[i];
+	const struct rule *ru = id != SCAN_HS_ESCAPE ? &rules->rules[id] :
+	    NULL;
 	bool kw = hs->kw[i];
 	size_t k;
 
@@ -439,7 +440,7 @@ hs_set_fallback(struct hs_set *hs, const struct redact_rules *rules,
 	hs->fl[i] = hs->fl[hs->n];
 	hs->ids[i] = hs->ids[hs->n];
 	hs->kw[i] = hs->kw[hs->n];
-	for (k = 0; !kw && k < ru->nkeywords; k++)
+	for (k = 0; ru != NULL && !kw && k < ru->nkeywords; k++)
 		if (!hs_set_add(hs, hs_literal(ru->keywords[k]),
 		    HS_FLAG_CASELESS, id, true))
 			return false;
@@ -456,6 +457,13 @@ hs_set_rules(struct hs_set *hs, const struct redact_rules *rules,
     bool builtin)
 {
 	size_t i, j;
+
+	/* A line with escaped text needs a look whatever rule matches on
+	 * it (stream.c decodes it: unescape.c); a superset of what
+	 * unescape_wanted() finds. */
+	if (builtin && !hs_set_add(hs, strdup("\\\\(?:[\"\\\\/nrtbf]|"
+	    "u[0-9A-Fa-f]{4})|%[0-9A-Fa-f]{2}"), 0, SCAN_HS_ESCAPE, true))
+		return false;
 
 	for (i = 0; i < rules->nrules; i++) {
 		const struct rule *ru = &rules->rules[i];
@@ -622,7 +630,8 @@ hs_mark(struct redact_rules *rules, const struct hs_set *hs)
 	size_t j;
 
 	for (j = 0; j < hs->n; j++)
-		rules->rules[hs->ids[j]].hs = true;
+		if (hs->ids[j] != SCAN_HS_ESCAPE)
+			rules->rules[hs->ids[j]].hs = true;
 }
 
 static void
@@ -697,7 +706,8 @@ scan_hs_serialize(struct redact_rules *rules, char **bytesp, size_t *lenp,
 	for (j = 0; j < rules->nrules; j++)
 		in[j] = 0;
 	for (j = 0; j < hs.n; j++)
-		in[hs.ids[j]] = 1;
+		if (hs.ids[j] != SCAN_HS_ESCAPE)
+			in[hs.ids[j]] = 1;
 	if (hs_serialize_database(db, bytesp, lenp) == HS_SUCCESS)
 		r = HUSH_OK;
 out:

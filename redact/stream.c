@@ -31,6 +31,7 @@
 #include "conf/hush_err.h"
 #include "redact/internal.h"
 #include "redact/redact.h"
+#include "redact/unescape.h"
 
 #define STREAM_RULE_ERROR	UINT32_MAX	/* a span masked because of an error */
 #define STREAM_HITS_FIRST	256	/* hits a batch starts with room for */
@@ -77,12 +78,15 @@ struct redact_stream {
 	struct rules_md	*md;
 	char		*mark;		/* rendered marker */
 	size_t		 markcap;
+	uint8_t		*ubuf[UNESCAPE_LEVELS];	/* decoded views, cap bytes */
+	uint32_t	*umap[UNESCAPE_LEVELS];	/* view -> line offsets */
 	const uint8_t	*pend;		/* clean input not yet passed on */
 	size_t		 pendlen;
 	int		 err;
 	void		*hs;		/* Vectorscan scratch, or NULL */
 	uint32_t	*seen;		/* per rule: tag of the last line it hit */
 	uint32_t	 tag;		/* of the line being scanned */
+	uint32_t	 esc_tag;	/* of the last line with escaped text */
 	uint32_t	*lrules;	/* rules Vectorscan names for this line */
 	size_t		 nlrules;
 	bool		 hs_failed;	/* run every rule on this line */
@@ -164,12 +168,22 @@ redact_stream_set_finding(struct redact_stream *s, redact_finding_fn fn,
 void
 redact_stream_free(struct redact_stream *s)
 {
+	size_t i;
+
 	if (s == NULL)
 		return;
 	if (s->buf != NULL) {
 		/* Held log text may contain a secret: wipe it. */
 		sodium_memzero(s->buf, s->cap);
 		free(s->buf);
+	}
+	for (i = 0; i < UNESCAPE_LEVELS; i++) {
+		if (s->ubuf[i] != NULL) {
+			/* A decoded view holds the secrets it showed. */
+			sodium_memzero(s->ubuf[i], s->cap);
+			free(s->ubuf[i]);
+		}
+		free(s->umap[i]);
 	}
 	free(s->sp);
 	free(s->first);
@@ -401,6 +415,7 @@ next_tag(struct redact_stream *s)
 	if (++s->tag == 0) {
 		/* Wrapped: forget every old tag rather than confuse one. */
 		memset(s->seen, 0, (s->rules->nrules + 1) * sizeof(uint32_t));
+		s->esc_tag = 0;
 		s->tag = 1;
 	}
 	return s->tag;
@@ -413,6 +428,8 @@ on_line_hs(void *arg, uint32_t rule, size_t end)
 	struct redact_stream *s = arg;
 
 	(void)end;
+	if (rule == SCAN_HS_ESCAPE)
+		return 0;	/* find_escaped() looks for itself */
 	if (s->seen[rule] != s->tag) {
 		s->seen[rule] = s->tag;
 		s->lrules[s->nlrules++] = rule;
@@ -451,9 +468,13 @@ run_rule(struct redact_stream *s, uint32_t ri, size_t from)
 			add_span(s, start, s->seglen, ri, false);
 			break;
 		}
-		if (rules_check_secret(rs->rules[ri].check, s->seg + a, b - a))
+		/* A rejected value may hold the next key (key="ApiKey"
+		 * value="..."): look again from inside it. */
+		if (rules_accept(&rs->rules[ri], s->seg + a, b - a)) {
 			add_span(s, a, b, ri, false);
-		start = next;
+			start = next;
+		} else
+			start = a + 1 > start ? a + 1 : next;
 	}
 }
 
@@ -563,8 +584,11 @@ run_hs_rules(struct redact_stream *s)
 
 	for (i = 0; i < n; i++) {
 		uint32_t ri = s->hs_failed ? (uint32_t)i : s->lrules[i];
-		const struct rule *ru = &rs->rules[ri];
+		const struct rule *ru;
 
+		if (ri >= rs->nrules)
+			continue;	/* SCAN_HS_ESCAPE */
+		ru = &rs->rules[ri];
 		if (!ru->hs)
 			continue;
 		if (ru->nkeywords == 0) {
@@ -577,6 +601,62 @@ run_hs_rules(struct redact_stream *s)
 		s->first[ri] = kw;
 		s->trig[s->ntrig++] = ri;
 	}
+}
+
+/*
+ * Escaped text: the rules run again on one and then two levels of JSON
+ * string and URL unescaping of the segment (unescape.c), and what they
+ * find is mapped back to whole escape sequences of the original, so the
+ * marker replaces them and the text stays valid where it was. Views are
+ * allocated on the first escaped line, at the size of the line buffer.
+ */
+static void
+find_escaped(struct redact_stream *s, const uint8_t *seg, size_t n)
+{
+	const struct redact_rules *rs = s->rules;
+	const uint8_t *in = seg;
+	const uint32_t *inmap = NULL;
+	size_t len = n, before, k, i, lv;
+
+	for (lv = 0; lv < UNESCAPE_LEVELS && unescape_wanted(in, len); lv++) {
+		if (s->ubuf[lv] == NULL &&
+		    ((s->ubuf[lv] = malloc(s->cap)) == NULL ||
+		    (s->umap[lv] = malloc((s->cap + 1) * sizeof(uint32_t))) ==
+		    NULL)) {
+			s->sp_nomem = true;	/* fail closed */
+			break;
+		}
+		if (len > s->cap)
+			break;	/* cannot happen: a segment fits the buffer */
+		len = unescape_decode(in, len, inmap, s->ubuf[lv], s->umap[lv]);
+		before = s->nsp;
+		s->seg = s->ubuf[lv];
+		s->seglen = len;
+		if (s->hs != NULL) {
+			scan_line_hs(s);
+			run_hs_rules(s);
+		}
+		scan_run(&rs->scan, s->seg, len, on_hit, s);
+		for (i = 0; i < s->ntrig; i++) {
+			uint32_t ri = s->trig[i];
+
+			run_rule(s, ri, s->first[ri] > REDACT_CTX_BEFORE ?
+			    s->first[ri] - REDACT_CTX_BEFORE : 0);
+			s->first[ri] = SIZE_MAX;
+		}
+		s->ntrig = 0;
+		for (i = 0; i < rs->nalways; i++)
+			if (s->hs == NULL || !rs->rules[rs->always[i]].hs)
+				run_rule(s, rs->always[i], 0);
+		for (k = before; k < s->nsp; k++) {
+			s->sp[k].s = s->umap[lv][s->sp[k].s];
+			s->sp[k].e = s->umap[lv][s->sp[k].e];
+		}
+		in = s->ubuf[lv];
+		inmap = s->umap[lv];
+	}
+	s->seg = seg;
+	s->seglen = n;
 }
 
 /*
@@ -630,6 +710,7 @@ find_spans(struct redact_stream *s, const uint8_t *seg, size_t n, size_t eff,
 	for (i = 0; i < s->ntrig; i++)
 		s->first[s->trig[i]] = SIZE_MAX;
 	s->ntrig = 0;
+	find_escaped(s, seg, n);
 	if (s->sp_nomem) {
 		s->sp[0].s = 0;
 		s->sp[0].e = n;
@@ -832,8 +913,13 @@ on_batch_hs(void *arg, uint32_t rule, size_t end)
 		s->bcur = nl != NULL ? (size_t)(nl - s->bbase) : s->bend;
 		(void)next_tag(s);
 	}
-	if (s->seen[rule] == s->tag)
+	if (rule == SCAN_HS_ESCAPE) {
+		/* Escaped text: the line needs a look (find_escaped). */
+		if (s->esc_tag == s->tag)
+			return 0;
+	} else if (s->seen[rule] == s->tag) {
 		return 0;
+	}
 	if (s->nhits == s->hitcap && s->hitcap < REDACT_BATCH_HITS) {
 		struct hit *n = realloc(s->hits, 2 * s->hitcap * sizeof(*n));
 
@@ -852,7 +938,10 @@ on_batch_hs(void *arg, uint32_t rule, size_t end)
 		    s->hits[s->nhits - 1].line_end + 1 : 0;
 		return 1;
 	}
-	s->seen[rule] = s->tag;
+	if (rule == SCAN_HS_ESCAPE)
+		s->esc_tag = s->tag;
+	else
+		s->seen[rule] = s->tag;
 	s->hits[s->nhits].line_end = s->bcur;
 	s->hits[s->nhits].rule = rule;
 	s->nhits++;

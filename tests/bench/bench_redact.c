@@ -162,13 +162,19 @@ gen_line(char *o, size_t cap, unsigned long n, char **lits, size_t nlits)
 static void
 write_perl(FILE *f, char **lits, size_t nlits)
 {
+	struct conf_errs errs;
+	struct redact_rules *rs;
 	size_t i, j;
 
+	conf_errs_init(&errs);
+	if ((rs = redact_rules_new(NULL, 0, &errs)) == NULL)
+		abort();
+	conf_errs_release(&errs);
 	fprintf(f, "BEGIN {\n");
-	for (i = 0; i < redact_pack_len; i++) {
+	for (i = 0; i < rs->nrules; i++) {
 		fprintf(f, "\t$r%zu = qr'", i);
-		for (j = 0; redact_pack[i].pattern[j] != '\0'; j++) {
-			char ch = redact_pack[i].pattern[j];
+		for (j = 0; rs->rules[i].pattern[j] != '\0'; j++) {
+			char ch = rs->rules[i].pattern[j];
 
 			if (ch == '\'')
 				fputc('\\', f);
@@ -177,11 +183,12 @@ write_perl(FILE *f, char **lits, size_t nlits)
 		fprintf(f, "';\n");
 	}
 	fprintf(f, "}\n");
-	for (i = 0; i < redact_pack_len; i++)
+	for (i = 0; i < rs->nrules; i++)
 		fprintf(f, "s/$r%zu/[REDACTED:%s]/g;\n", i,
-		    redact_pack[i].name);
+		    rs->rules[i].name);
 	for (i = 0; i < nlits; i++)
 		fprintf(f, "s/\\Q%s\\E/[REDACTED:literal]/g;\n", lits[i]);
+	redact_rules_free(rs);
 }
 
 static int

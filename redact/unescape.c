@@ -1,0 +1,110 @@
+/*
+ * Decoded views of escaped text. A secret written inside an escaped JSON
+ * document (password=\"x\", {\"api_key\": \"x\"}, postgres:\/\/u:p@h) or
+ * a URL-encoded body has the same bytes as the plain one once decoded;
+ * the map lets the engine mask the escaped original instead of the view.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "redact/unescape.h"
+
+static int
+hexval(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* A JSON escape at p[0] == '\\': its length and value, or 0. */
+static size_t
+json_escape(const uint8_t *p, size_t n, uint8_t *out)
+{
+	int a, b, c, d;
+
+	if (n < 2)
+		return 0;
+	switch (p[1]) {
+	case '"': *out = '"'; return 2;
+	case '\\': *out = '\\'; return 2;
+	case '/': *out = '/'; return 2;
+	case 'n': *out = '\n'; return 2;
+	case 'r': *out = '\r'; return 2;
+	case 't': *out = '\t'; return 2;
+	case 'b': *out = '\b'; return 2;
+	case 'f': *out = '\f'; return 2;
+	case 'u':
+		if (n < 6 || (a = hexval(p[2])) < 0 || (b = hexval(p[3])) < 0 ||
+		    (c = hexval(p[4])) < 0 || (d = hexval(p[5])) < 0)
+			return 0;
+		if (a != 0 || b != 0 || c >= 8)
+			return 0;	/* not ASCII: left as it is */
+		*out = (uint8_t)(c << 4 | d);
+		return 6;
+	default:
+		return 0;
+	}
+}
+
+/* A %XX of a printable character at p[0] == '%': 3, or 0. */
+static size_t
+url_escape(const uint8_t *p, size_t n, uint8_t *out)
+{
+	int hi, lo, v;
+
+	if (n < 3 || (hi = hexval(p[1])) < 0 || (lo = hexval(p[2])) < 0)
+		return 0;
+	v = hi << 4 | lo;
+	if (v < 0x20 || v > 0x7e)
+		return 0;
+	*out = (uint8_t)v;
+	return 3;
+}
+
+bool
+unescape_wanted(const uint8_t *p, size_t n)
+{
+	const uint8_t *q, *end = p + n;
+	uint8_t c;
+
+	for (q = p; (q = memchr(q, '\\', (size_t)(end - q))) != NULL; q++)
+		if (json_escape(q, (size_t)(end - q), &c) != 0)
+			return true;
+	for (q = p; (q = memchr(q, '%', (size_t)(end - q))) != NULL; q++)
+		if (url_escape(q, (size_t)(end - q), &c) != 0)
+			return true;
+	return false;
+}
+
+size_t
+unescape_decode(const uint8_t *in, size_t n, const uint32_t *inmap,
+    uint8_t *out, uint32_t *map)
+{
+	size_t i = 0, o = 0, k;
+	uint8_t c;
+
+	while (i < n) {
+		k = 0;
+		if (in[i] == '\\')
+			k = json_escape(in + i, n - i, &c);
+		else if (in[i] == '%')
+			k = url_escape(in + i, n - i, &c);
+		if (k == 0) {
+			c = in[i];
+			k = 1;
+		}
+		out[o] = c;
+		map[o] = inmap != NULL ? inmap[i] : (uint32_t)i;
+		o++;
+		i += k;
+	}
+	map[o] = inmap != NULL ? inmap[n] : (uint32_t)n;
+	return o;
+}

@@ -940,6 +940,12 @@ scan_build(struct redact_rules *rules)
 			goto out;
 	}
 
+	/* Nothing for the automaton (every rule in Vectorscan, no literal
+	 * values): no table, and scan_run returns at once. */
+	if (b.npats == 0) {
+		r = HUSH_OK;
+		goto out;
+	}
 	/* Byte classes: one per distinct folded byte used, 0 for the rest
 	 * (including '\n', which no pattern contains). */
 	memset(seen, 0, sizeof(seen));

@@ -1,8 +1,10 @@
 /*
  * internal.h: what the modules of libhushredact share and nobody else
  * should see. rules.c owns PCRE2 and the rule list, scan.c the
- * Aho-Corasick automaton over keywords and literal values, stream.c the
- * line/window state machine that uses both.
+ * matchers that decide where to look (a Vectorscan database of the rules'
+ * patterns, and an Aho-Corasick automaton over literal values and the
+ * keywords of rules Vectorscan cannot take), stream.c the line/window
+ * state machine that uses them.
  */
 #ifndef HUSH_REDACT_INTERNAL_H
 #define HUSH_REDACT_INTERNAL_H
@@ -29,6 +31,9 @@
 #define REDACT_FP_KEY_BYTES	32
 #define REDACT_FP_CHARS		12
 #define REDACT_MAX_RULES	4096
+#define REDACT_HS_MIN_REPEAT	8	/* see scan_relax() */
+#define REDACT_BATCH_BYTES	(1 << 20)	/* lines scanned in one call */
+#define REDACT_BATCH_HITS	65536	/* (line, rule) pairs per batch */
 
 /* Checks a rule's secret (the captured group) before it is masked. */
 enum rule_check {
@@ -52,6 +57,7 @@ struct rule {
 	bool		 builtin;
 	bool		 pem;		/* also masks unterminated PEM blocks */
 	bool		 weak;		/* generic: a specific rule names a shared span */
+	bool		 hs;		/* in the Vectorscan database */
 	double		 min_entropy;	/* of the secret, bits per character */
 	char		**stopwords;	/* lower case; a secret holding one is skipped */
 	size_t		 nstopwords;
@@ -110,6 +116,14 @@ struct scan {
 	uint32_t	*levels;	/* first state of each depth, premultiplied */
 	size_t		 maxdepth;
 	bool		 short_pats;
+	/*
+	 * The rules' patterns, relaxed to a superset and compiled into one
+	 * Vectorscan database (hs_database_t), or NULL: without Vectorscan,
+	 * with the reference engine, or when no pattern compiles.
+	 */
+	void		*hs_db;		/* built-in rules */
+	void		*hs_db2;	/* the others */
+	size_t		 nhs;		/* rules in them */
 };
 
 #define SCAN_FILTER_BITS	(1u << 21)	/* three 7-bit classes */
@@ -127,6 +141,12 @@ struct redact_rules {
 	size_t		 max_line;
 	uint8_t		 fp_key[REDACT_FP_KEY_BYTES];
 	bool		 compiled;
+	/*
+	 * The reference engine: keywords in the automaton and PCRE2 only,
+	 * as before Vectorscan. Set before compiling (tests compare the two,
+	 * bench_redact measures both).
+	 */
+	bool		 reference;
 	bool		 has_pem;
 	uint32_t	 pem_rule;
 	void		*mctx;		/* pcre2_match_context */
@@ -202,6 +222,42 @@ typedef int (*scan_enc_fn)(void *arg, const uint8_t *p, size_t len,
     bool b64);
 int scan_encodings(const uint8_t *value, size_t len, size_t minlen,
     scan_enc_fn fn, void *arg);
+
+/*
+ * Writes into out (room for 2 * strlen(pattern) + 1) a pattern that
+ * matches wherever pattern does and possibly more: every bounded repeat
+ * {m,n} outside a class becomes {min(m, REDACT_HS_MIN_REPEAT),}. Large
+ * bounded repeats are what make a Vectorscan compile slow and big; a
+ * prefilter only needs the superset, since PCRE2 confirms every hit.
+ */
+void scan_relax(const char *pattern, char *out);
+
+/*
+ * Vectorscan. A scratch per stream; scan_hs_run calls fn(arg, rule, end)
+ * for every end of a match of a rule's relaxed pattern in p[0..n), in
+ * order of end within one database (which: 0 built-in, 1 the others;
+ * several calls per rule; fn returns non-zero to stop). HUSH_OK (also
+ * without that database), HUSH_ERR_IO when fn stopped it,
+ * HUSH_ERR_INTERNAL on an error (the caller then runs every rule: fail
+ * closed).
+ */
+typedef int (*scan_hs_fn)(void *arg, uint32_t rule, size_t end);
+/* Not a rule: an escape sequence that unescape.c would decode. */
+#define SCAN_HS_ESCAPE	0x7fffffffu
+void *scan_hs_scratch_new(const struct scan *sc);
+void scan_hs_scratch_free(void *scratch);
+int scan_hs_run(const struct scan *sc, int which, void *scratch,
+    const uint8_t *p, size_t n, scan_hs_fn fn, void *arg);
+
+/*
+ * For the build-time generator (redact/tools/gen_hsdb.c): compiles the
+ * built-in rules of rules (which has no others) for any CPU of the
+ * architecture and serializes the database (free *bytesp with free());
+ * hash identifies the expressions, in[i] says whether rule i is in it.
+ */
+#define SCAN_HS_HASH_BYTES	32
+int scan_hs_serialize(struct redact_rules *rules, char **bytesp,
+    size_t *lenp, uint8_t hash[SCAN_HS_HASH_BYTES], uint8_t *in);
 
 /* Calls fn for every pattern ending at p[end - 1], in order of end. */
 typedef void (*scan_hit_fn)(void *arg, const struct pat *pat, size_t end);

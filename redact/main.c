@@ -2,7 +2,9 @@
  * hush-redact: the log filter. Reads FILEs or stdin, writes the redacted
  * stream to stdout. Output leaves as soon as a line is complete and no
  * more input is waiting (so `tail -f | hush-redact` stays live), and in
- * large blocks while input keeps coming.
+ * large blocks while input keeps coming. A partial line (a prompt, a
+ * progress bar) that waits REDACT_IDLE_MS for more input goes out up to
+ * a safe cut (redact_stream_idle).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -184,6 +186,7 @@ filter_fd(const struct redact_rules *rules, struct run *rn, int fd,
 {
 	struct redact_stream *s;
 	ssize_t n;
+	bool idled = false;
 	int r = HUSH_OK;
 
 	if ((s = redact_stream_new(rules, on_output, rn)) == NULL) {
@@ -193,6 +196,24 @@ filter_fd(const struct redact_rules *rules, struct run *rn, int fd,
 	redact_stream_set_finding(s, on_finding, rn);
 	rn->fname = name;
 	for (;;) {
+		if (!idled && redact_stream_holding(s)) {
+			struct pollfd pfd = { fd, POLLIN, 0 };
+			int pr = poll(&pfd, 1, REDACT_IDLE_MS);
+
+			if (pr < 0 && errno == EINTR)
+				continue;
+			if (pr == 0) {
+				/* Once per pause: what stays held waits for
+				 * more input. */
+				idled = true;
+				if (redact_stream_idle(s) != HUSH_OK) {
+					r = HUSH_ERR_DENIED;
+					goto out;
+				}
+				out_flush(&rn->out);
+				continue;
+			}
+		}
 		n = read(fd, ibuf, MAIN_IBUF);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -204,6 +225,7 @@ filter_fd(const struct redact_rules *rules, struct run *rn, int fd,
 		}
 		if (n == 0)
 			break;
+		idled = false;
 		if (redact_stream_feed(s, ibuf, (size_t)n) != HUSH_OK) {
 			r = HUSH_ERR_DENIED;
 			goto out;

@@ -11,6 +11,7 @@
 #ifndef HUSH_REDACT_H
 #define HUSH_REDACT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -97,6 +98,22 @@ void redact_stream_set_finding(struct redact_stream *s,
  */
 int redact_stream_feed(struct redact_stream *s, const uint8_t *buf,
     size_t len);
+
+/*
+ * Input has been idle for a while (REDACT_IDLE_MS in hush-redact): emits
+ * the held partial line (a prompt, a progress bar) up to a safe cut,
+ * before any trailing run of non-blank bytes and any open quoted value,
+ * which could still become a secret. The shown part stays as context:
+ * when the line goes on, rules still see its keys, and a secret that
+ * started in it is masked from the cut on. Output depends only on the
+ * bytes and on where in them the idle calls fall, never on the chunking.
+ * HUSH_OK, or HUSH_ERR_IO if the sink stopped.
+ */
+#define REDACT_IDLE_MS	100
+int redact_stream_idle(struct redact_stream *s);
+
+/* Whether a partial line is held that redact_stream_idle could show. */
+bool redact_stream_holding(const struct redact_stream *s);
 
 /* Processes and emits whatever is held (end of input). */
 int redact_stream_finish(struct redact_stream *s);

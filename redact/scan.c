@@ -1,15 +1,31 @@
 /*
- * The automaton that decides where to look: every rule's keywords and
- * every literal value's encodings in one Aho-Corasick DFA, run once over
- * each line. Keywords are case-insensitive; literal encodings are folded
- * the same way in the automaton and confirmed byte for byte on a hit, so
- * one pass serves both. Failure links are resolved into full transitions,
- * so a self-overlapping value ("aab" after "aa") is never lost.
+ * The matchers that decide where to look.
+ *
+ * Vectorscan: every rule's pattern, relaxed to a superset (scan_relax)
+ * and compiled in prefilter mode, in one database scanned once over many
+ * lines. A rule then runs (PCRE2, which confirms and extracts the secret
+ * group) only on a line where its own pattern may match, not on every
+ * line that has one of its keywords: with several hundred rules and
+ * generic detectors whose keywords ("key", "token") are on half the lines
+ * of a log, that is the difference. The database holds no secret.
+ *
+ * Aho-Corasick: every literal value's encodings, and the keywords of the
+ * rules Vectorscan does not take (a pattern it cannot parse even as a
+ * prefilter, the PEM rule whose BEGIN line alone matters, every rule with
+ * the reference engine), in one DFA run once over each line. Keywords are
+ * case-insensitive; literal encodings are folded the same way in the
+ * automaton and confirmed byte for byte on a hit, so one pass serves
+ * both. Failure links are resolved into full transitions, so a
+ * self-overlapping value ("aab" after "aa") is never lost.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
+#ifdef HUSH_HAVE_HS
+#include <hs/hs.h>
+#endif
 
 #include "conf/hush_err.h"
 #include "redact/internal.h"
@@ -238,6 +254,548 @@ out:
 	return r;
 }
 
+/* Vectorscan */
+
+void
+scan_relax(const char *p, char *out)
+{
+	size_t i = 0, o = 0, n = strlen(p), j, k;
+	unsigned long m;
+	bool cls = false, quant = false;
+
+	while (i < n) {
+		char c = p[i];
+
+		if (c == '\\' && i + 1 < n && p[i + 1] == 'Q') {
+			/* Quoted text is literal to its \E: braces too. */
+			quant = false;
+			while (i < n && !(p[i] == '\\' && i + 1 < n &&
+			    p[i + 1] == 'E'))
+				out[o++] = p[i++];
+			continue;
+		}
+		if (c == '\\' && i + 1 < n) {
+			quant = false;
+			out[o++] = p[i++];
+			out[o++] = p[i++];
+			/* \x{..}, \p{..}, \g{..}: braces that are no repeat */
+			if (strchr("xopPgkN", p[i - 1]) != NULL && i < n &&
+			    p[i] == '{')
+				while (i < n && (out[o++] = p[i++]) != '}')
+					;
+			continue;
+		}
+		if (cls) {
+			cls = c != ']';
+			out[o++] = p[i++];
+			continue;
+		}
+		if (quant && c == '+') {
+			quant = false;	/* possessive: plain is a superset */
+			i++;
+			continue;
+		}
+		if (quant && c == '?') {
+			quant = false;	/* lazy: the same matches */
+			out[o++] = p[i++];
+			continue;
+		}
+		quant = false;
+		if (c == '[') {
+			cls = true;
+			out[o++] = p[i++];
+			if (i < n && p[i] == '^')
+				out[o++] = p[i++];
+			if (i < n && p[i] == ']')
+				out[o++] = p[i++];	/* a literal ']' first */
+			continue;
+		}
+		if (c == '(' && i + 2 < n && p[i + 1] == '?' &&
+		    (p[i + 2] == '|' || p[i + 2] == '>')) {
+			/* Branch reset only renumbers groups and an atomic
+			 * group only forbids backtracking: (?: is a superset
+			 * of both, and Vectorscan takes neither. */
+			out[o++] = '(';
+			out[o++] = '?';
+			out[o++] = ':';
+			i += 3;
+			continue;
+		}
+		if (c == '{') {
+			for (j = i + 1, m = 0; j < n && j < i + 7 && p[j] >= '0' &&
+			    p[j] <= '9'; j++)
+				m = m * 10 + (unsigned long)(p[j] - '0');
+			k = j;
+			if (j > i + 1 && k < n && p[k] == ',')
+				for (k++; k < n && p[k] >= '0' && p[k] <= '9'; k++)
+					;
+			if (j > i + 1 && k < n && p[k] == '}') {
+				if (m > REDACT_HS_MIN_REPEAT)
+					m = REDACT_HS_MIN_REPEAT;
+				o += (size_t)snprintf(out + o, 8, "{%lu,}", m);
+				i = k + 1;
+				quant = true;
+				continue;
+			}
+		}
+		if (c == '*' || c == '+' || c == '?')
+			quant = true;
+		out[o++] = p[i++];
+	}
+	out[o] = '\0';
+}
+
+#ifdef HUSH_HAVE_HS
+/*
+ * Anchors to the subject's edges mean the line in PCRE2 and the whole
+ * batch in Vectorscan: such rules stay with the keyword automaton.
+ */
+static bool
+hs_unsuitable(const struct rule *ru)
+{
+	const char *p;
+
+	if (ru->pem)
+		return true;	/* its BEGIN line alone must trigger it */
+	for (p = ru->pattern; (p = strchr(p, '\\')) != NULL && p[1] != '\0';
+	    p += 2)
+		if (strchr("AzZG", p[1]) != NULL)
+			return true;
+	return false;
+}
+
+/* A keyword as a Vectorscan literal: every byte as \xHH. */
+static char *
+hs_literal(const char *kw)
+{
+	size_t n = strlen(kw), i;
+	char *o;
+
+	if ((o = malloc(4 * n + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		snprintf(o + 4 * i, 5, "\\x%02x", (unsigned char)kw[i]);
+	o[4 * n] = '\0';
+	return o;
+}
+
+struct hs_set {
+	char		**ex;
+	unsigned	 *fl;
+	unsigned	 *ids;
+	bool		 *kw;		/* a keyword, not the rule's pattern */
+	size_t		  n;
+	size_t		  cap;
+};
+
+static bool
+hs_set_add(struct hs_set *hs, char *ex, unsigned fl, unsigned id, bool kw)
+{
+	if (ex == NULL)
+		return false;
+	if (hs->n == hs->cap) {
+		size_t nc = hs->cap ? 2 * hs->cap : 256;
+		char **e = realloc(hs->ex, nc * sizeof(*e));
+		unsigned *f, *d;
+		bool *k;
+
+		if (e != NULL)
+			hs->ex = e;
+		f = e != NULL ? realloc(hs->fl, nc * sizeof(*f)) : NULL;
+		if (f != NULL)
+			hs->fl = f;
+		d = f != NULL ? realloc(hs->ids, nc * sizeof(*d)) : NULL;
+		if (d != NULL)
+			hs->ids = d;
+		k = d != NULL ? realloc(hs->kw, nc * sizeof(*k)) : NULL;
+		if (k == NULL) {
+			free(ex);
+			return false;
+		}
+		hs->kw = k;
+		hs->cap = nc;
+	}
+	hs->ex[hs->n] = ex;
+	hs->fl[hs->n] = fl;
+	hs->ids[hs->n] = id;
+	hs->kw[hs->n] = kw;
+	hs->n++;
+	return true;
+}
+
+/* Removes entry i; a rule's pattern gives way to its keywords. */
+static bool
+hs_set_fallback(struct hs_set *hs, const struct redact_rules *rules,
+    size_t i)
+{
+	unsigned id = hs->ids[i];
+	const struct rule *ru = id != SCAN_HS_ESCAPE ? &rules->rules[id] :
+	    NULL;
+	bool kw = hs->kw[i];
+	size_t k;
+
+	free(hs->ex[i]);
+	hs->n--;
+	hs->ex[i] = hs->ex[hs->n];
+	hs->fl[i] = hs->fl[hs->n];
+	hs->ids[i] = hs->ids[hs->n];
+	hs->kw[i] = hs->kw[hs->n];
+	for (k = 0; ru != NULL && !kw && k < ru->nkeywords; k++)
+		if (!hs_set_add(hs, hs_literal(ru->keywords[k]),
+		    HS_FLAG_CASELESS, id, true))
+			return false;
+	return true;
+}
+
+/*
+ * The expressions for the built-in rules (builtin) or the others: each
+ * rule's relaxed pattern, or its keywords as literals where the pattern
+ * does not suit (hs_unsuitable).
+ */
+static bool
+hs_set_rules(struct hs_set *hs, const struct redact_rules *rules,
+    bool builtin)
+{
+	size_t i, j;
+
+	/* A line with escaped text needs a look whatever rule matches on
+	 * it (stream.c decodes it: unescape.c); a superset of what
+	 * unescape_wanted() finds. */
+	if (builtin && !hs_set_add(hs, strdup("\\\\(?:[\"\\\\/nrtbf]|"
+	    "u[0-9A-Fa-f]{4})|%[0-9A-Fa-f]{2}"), 0, SCAN_HS_ESCAPE, true))
+		return false;
+
+	for (i = 0; i < rules->nrules; i++) {
+		const struct rule *ru = &rules->rules[i];
+		char *ex;
+
+		if (ru->builtin != builtin)
+			continue;
+		if (hs_unsuitable(ru)) {
+			/* A rule's keywords say where it runs as well. */
+			for (j = 0; j < ru->nkeywords; j++)
+				if (!hs_set_add(hs, hs_literal(ru->keywords[j]),
+				    HS_FLAG_CASELESS, (unsigned)i, true))
+					return false;
+			continue;
+		}
+		if ((ex = malloc(2 * strlen(ru->pattern) + 1)) == NULL)
+			return false;
+		scan_relax(ru->pattern, ex);
+		/* Prefilter mode takes lookarounds and back references as
+		 * a superset, and multi-line mode makes ^ and $ the line's
+		 * edges inside a batch, as they are in PCRE2's line. */
+		if (!hs_set_add(hs, ex, HS_FLAG_PREFILTER | HS_FLAG_MULTILINE,
+		    (unsigned)i, false))
+			return false;
+	}
+	return true;
+}
+
+static void
+hs_set_free(struct hs_set *hs)
+{
+	size_t j;
+
+	for (j = 0; j < hs->n; j++)
+		free(hs->ex[j]);
+	free(hs->ex);
+	free(hs->fl);
+	free(hs->ids);
+	free(hs->kw);
+	memset(hs, 0, sizeof(*hs));
+}
+
+/*
+ * What identifies a database: Vectorscan's version and every expression
+ * with its flags and rule index, before compiling.
+ */
+static void
+hs_set_hash(const struct hs_set *hs, uint8_t out[SCAN_HS_HASH_BYTES])
+{
+	crypto_generichash_state st;
+	const char *v = hs_version();
+	uint32_t w[2];
+	size_t j;
+
+	crypto_generichash_init(&st, NULL, 0, SCAN_HS_HASH_BYTES);
+	crypto_generichash_update(&st, (const uint8_t *)v, strlen(v) + 1);
+	for (j = 0; j < hs->n; j++) {
+		w[0] = hs->ids[j];
+		w[1] = hs->fl[j];
+		crypto_generichash_update(&st, (const uint8_t *)w, sizeof(w));
+		crypto_generichash_update(&st, (const uint8_t *)hs->ex[j],
+		    strlen(hs->ex[j]) + 1);
+	}
+	crypto_generichash_final(&st, out, SCAN_HS_HASH_BYTES);
+}
+
+/*
+ * Compiles the set (for plat, NULL for this machine). A pattern it still
+ * cannot take, or one that matches the empty string, runs where its
+ * keywords are (without keywords, on every line): the compile error names
+ * one; then every pattern is checked once, so a pack with many such rules
+ * compiles twice, not once per rule. NULL when nothing compiles.
+ */
+static hs_database_t *
+hs_set_compile(struct hs_set *hs, const struct redact_rules *rules,
+    const hs_platform_info_t *plat)
+{
+	hs_compile_error_t *ce = NULL;
+	hs_expr_info_t *info;
+	hs_database_t *db = NULL;
+	bool classified = false;
+	size_t i;
+
+	while (hs->n > 0 && hs_compile_multi((const char *const *)hs->ex,
+	    hs->fl, hs->ids, (unsigned)hs->n, HS_MODE_BLOCK, plat, &db, &ce) !=
+	    HS_SUCCESS) {
+		int e = ce != NULL ? ce->expression : -1;
+
+		hs_free_compile_error(ce);
+		ce = NULL;
+		db = NULL;
+		if (e < 0 || (size_t)e >= hs->n)
+			return NULL;	/* not one pattern's fault */
+		if (!classified) {
+			classified = true;
+			for (i = hs->n; i-- > 0;) {
+				info = NULL;
+				if (hs->kw[i] || hs_expression_info(hs->ex[i],
+				    hs->fl[i], &info, &ce) == HS_SUCCESS) {
+					free(info);
+					continue;
+				}
+				hs_free_compile_error(ce);
+				ce = NULL;
+				if (!hs_set_fallback(hs, rules, i))
+					return NULL;
+			}
+		} else if (!hs_set_fallback(hs, rules, (size_t)e)) {
+			return NULL;
+		}
+	}
+	return db;
+}
+
+/* The built-in pack's database, compiled at build time (tools/). */
+#ifndef HUSH_HSDB_GENERATOR
+extern const unsigned char redact_hs_builtin_db[];
+extern const size_t redact_hs_builtin_db_len;
+extern const unsigned char redact_hs_builtin_hash[SCAN_HS_HASH_BYTES];
+extern const unsigned char redact_hs_builtin_in[];	/* per rule: 0/1 */
+extern const size_t redact_hs_builtin_nrules;
+#endif
+
+/*
+ * The built-in rules' database: the one compiled at build time when it
+ * was made from exactly these expressions (no built-in rule disabled, the
+ * same Vectorscan) and loads on this CPU, else compiled now.
+ */
+static hs_database_t *
+hs_builtin_db(struct redact_rules *rules, struct hs_set *hs, bool *embedded)
+{
+	*embedded = false;
+#ifndef HUSH_HSDB_GENERATOR
+	uint8_t h[SCAN_HS_HASH_BYTES];
+	hs_database_t *db = NULL;
+	hs_scratch_t *scr = NULL;
+	size_t i, n = 0;
+
+	hs_set_hash(hs, h);
+	for (i = 0; i < rules->nrules; i++)
+		n += rules->rules[i].builtin;
+	if (redact_hs_builtin_db_len > 0 && n == redact_hs_builtin_nrules &&
+	    sodium_memcmp(h, redact_hs_builtin_hash, sizeof(h)) == 0 &&
+	    hs_deserialize_database((const char *)redact_hs_builtin_db,
+	    redact_hs_builtin_db_len, &db) == HS_SUCCESS) {
+		if (hs_alloc_scratch(db, &scr) == HS_SUCCESS) {
+			hs_free_scratch(scr);
+			for (i = 0; i < rules->nrules; i++)
+				if (rules->rules[i].builtin)
+					rules->rules[i].hs =
+					    redact_hs_builtin_in[i] != 0;
+			*embedded = true;
+			return db;
+		}
+		hs_free_database(db);	/* built for another CPU */
+	}
+#endif
+	return hs_set_compile(hs, rules, NULL);
+}
+
+static void
+hs_mark(struct redact_rules *rules, const struct hs_set *hs)
+{
+	size_t j;
+
+	for (j = 0; j < hs->n; j++)
+		if (hs->ids[j] != SCAN_HS_ESCAPE)
+			rules->rules[hs->ids[j]].hs = true;
+}
+
+static void
+hs_build(struct redact_rules *rules)
+{
+	struct scan *sc = &rules->scan;
+	struct hs_set hs;
+	hs_database_t *db;
+	size_t j;
+
+	memset(&hs, 0, sizeof(hs));
+	if (rules->reference)
+		return;
+	/* Built-in rules, then the user's: each its own database. */
+	if (!hs_set_rules(&hs, rules, true))
+		goto fail;
+	if (hs.n > 0) {
+		bool embedded;
+
+		if ((db = hs_builtin_db(rules, &hs, &embedded)) == NULL)
+			goto fail;
+		if (!embedded)
+			hs_mark(rules, &hs);
+		sc->hs_db = db;
+	}
+	hs_set_free(&hs);
+	if (!hs_set_rules(&hs, rules, false))
+		goto fail;
+	if (hs.n > 0) {
+		if ((db = hs_set_compile(&hs, rules, NULL)) == NULL)
+			goto fail;
+		hs_mark(rules, &hs);
+		sc->hs_db2 = db;
+	}
+	hs_set_free(&hs);
+	for (j = 0; j < rules->nrules; j++)
+		if (rules->rules[j].hs)
+			sc->nhs++;
+	return;
+fail:
+	/* No Vectorscan at all: the reference engine, whole. */
+	hs_set_free(&hs);
+	if (sc->hs_db != NULL)
+		hs_free_database(sc->hs_db);
+	if (sc->hs_db2 != NULL)
+		hs_free_database(sc->hs_db2);
+	sc->hs_db = sc->hs_db2 = NULL;
+	for (j = 0; j < rules->nrules; j++)
+		rules->rules[j].hs = false;
+}
+
+int
+scan_hs_serialize(struct redact_rules *rules, char **bytesp, size_t *lenp,
+    uint8_t hash[SCAN_HS_HASH_BYTES], uint8_t *in)
+{
+	hs_platform_info_t plat;
+	struct hs_set hs;
+	hs_database_t *db = NULL;
+	size_t j;
+	int r = HUSH_ERR_INTERNAL;
+
+	/* Any x86-64 or the like: the build machine's CPU may be newer
+	 * than the one that runs it. */
+	memset(&plat, 0, sizeof(plat));
+	plat.tune = HS_TUNE_FAMILY_GENERIC;
+	memset(&hs, 0, sizeof(hs));
+	if (!hs_set_rules(&hs, rules, true))
+		goto out;
+	hs_set_hash(&hs, hash);
+	if (hs.n == 0 || (db = hs_set_compile(&hs, rules, &plat)) == NULL)
+		goto out;
+	for (j = 0; j < rules->nrules; j++)
+		in[j] = 0;
+	for (j = 0; j < hs.n; j++)
+		if (hs.ids[j] != SCAN_HS_ESCAPE)
+			in[hs.ids[j]] = 1;
+	if (hs_serialize_database(db, bytesp, lenp) == HS_SUCCESS)
+		r = HUSH_OK;
+out:
+	if (db != NULL)
+		hs_free_database(db);
+	hs_set_free(&hs);
+	return r;
+}
+
+struct hs_tramp {
+	scan_hs_fn	 fn;
+	void		*arg;
+};
+
+static int
+hs_on_match(unsigned int id, unsigned long long from, unsigned long long to,
+    unsigned int flags, void *ctx)
+{
+	struct hs_tramp *t = ctx;
+
+	(void)from;
+	(void)flags;
+	return t->fn(t->arg, id, (size_t)to);
+}
+#endif
+
+void *
+scan_hs_scratch_new(const struct scan *sc)
+{
+#ifdef HUSH_HAVE_HS
+	hs_scratch_t *s = NULL;
+
+	/* One scratch fits both databases. */
+	if ((sc->hs_db != NULL && hs_alloc_scratch(sc->hs_db, &s) !=
+	    HS_SUCCESS) || (sc->hs_db2 != NULL &&
+	    hs_alloc_scratch(sc->hs_db2, &s) != HS_SUCCESS)) {
+		if (s != NULL)
+			hs_free_scratch(s);
+		return NULL;
+	}
+	return s;
+#else
+	(void)sc;
+	return NULL;
+#endif
+}
+
+void
+scan_hs_scratch_free(void *scratch)
+{
+#ifdef HUSH_HAVE_HS
+	if (scratch != NULL)
+		hs_free_scratch(scratch);
+#else
+	(void)scratch;
+#endif
+}
+
+int
+scan_hs_run(const struct scan *sc, int which, void *scratch,
+    const uint8_t *p, size_t n, scan_hs_fn fn, void *arg)
+{
+#ifdef HUSH_HAVE_HS
+	struct hs_tramp t = { fn, arg };
+	void *db = which == 0 ? sc->hs_db : sc->hs_db2;
+	hs_error_t e;
+
+	if (db == NULL)
+		return HUSH_OK;
+	if (scratch == NULL || n > UINT_MAX)
+		return HUSH_ERR_INTERNAL;
+	e = hs_scan(db, (const char *)p, (unsigned)n, 0, scratch,
+	    hs_on_match, &t);
+	if (e == HS_SUCCESS)
+		return HUSH_OK;
+	return e == HS_SCAN_TERMINATED ? HUSH_ERR_IO : HUSH_ERR_INTERNAL;
+#else
+	(void)sc;
+	(void)which;
+	(void)scratch;
+	(void)p;
+	(void)n;
+	(void)fn;
+	(void)arg;
+	return HUSH_ERR_INTERNAL;
+#endif
+}
+
 /* Building the automaton */
 
 struct tnode {
@@ -359,11 +917,15 @@ scan_build(struct redact_rules *rules)
 
 	memset(&b, 0, sizeof(b));
 	b.rules = rules;
+#ifdef HUSH_HAVE_HS
+	hs_build(rules);
+#endif
 	if ((b.folded = secbuf_new(4096)) == NULL ||
 	    (b.exact = secbuf_new(4096)) == NULL)
 		goto out;
 	for (i = 0; i < rules->nrules; i++)
-		for (j = 0; j < rules->rules[i].nkeywords; j++) {
+		for (j = 0; !rules->rules[i].hs &&
+		    j < rules->rules[i].nkeywords; j++) {
 			const char *k = rules->rules[i].keywords[j];
 
 			if ((r = bld_add(&b, PAT_KEYWORD, (uint32_t)i,
@@ -378,6 +940,12 @@ scan_build(struct redact_rules *rules)
 			goto out;
 	}
 
+	/* Nothing for the automaton (every rule in Vectorscan, no literal
+	 * values): no table, and scan_run returns at once. */
+	if (b.npats == 0) {
+		r = HUSH_OK;
+		goto out;
+	}
 	/* Byte classes: one per distinct folded byte used, 0 for the rest
 	 * (including '\n', which no pattern contains). */
 	memset(seen, 0, sizeof(seen));
@@ -566,6 +1134,14 @@ out:
 void
 scan_release(struct scan *sc)
 {
+#ifdef HUSH_HAVE_HS
+	if (sc->hs_db != NULL)
+		hs_free_database(sc->hs_db);
+	if (sc->hs_db2 != NULL)
+		hs_free_database(sc->hs_db2);
+#endif
+	sc->hs_db = sc->hs_db2 = NULL;
+	sc->nhs = 0;
 	free(sc->own);
 	free(sc->dict);
 	free(sc->pats);
@@ -617,7 +1193,7 @@ scan_run(const struct scan *sc, const uint8_t *p, size_t n, scan_hit_fn fn,
 	uint32_t st = 0, c0, c1, c2;
 	size_t i;
 
-	if (sc->table == NULL)
+	if (sc->table == NULL || sc->npats == 0)
 		return;
 	T = (const uint32_t *)(const void *)secbuf_data(sc->table);
 	if (!sc->short_pats) {

@@ -9,6 +9,15 @@
  * its end, so a secret no longer than the overlap is always seen whole.
  * Window edges depend only on the bytes of the line, never on the feeds.
  *
+ * Where to look comes from the matchers of scan.c. Vectorscan scans the
+ * complete lines of a feed in one call (a batch, up to REDACT_BATCH_BYTES)
+ * and names, per line, the rules whose relaxed pattern may match there;
+ * a line that is held, windowed or trimmed after a PEM block is scanned
+ * by itself. Either way a rule runs on a line only if one of its keywords
+ * is on it, from REDACT_CTX_BEFORE before the first one, exactly as the
+ * keyword automaton alone would run it: Vectorscan only skips the runs
+ * that cannot match, so the output is the reference engine's.
+ *
  * A PEM private key is masked from BEGIN to END across lines; while its
  * END is missing every line is swallowed, up to REDACT_PEM_MAX_BYTES or
  * REDACT_PEM_MAX_LINES, after which the engine gives up on the block
@@ -25,6 +34,13 @@
 #include "redact/unescape.h"
 
 #define STREAM_RULE_ERROR	UINT32_MAX	/* a span masked because of an error */
+#define STREAM_HITS_FIRST	256	/* hits a batch starts with room for */
+
+/* A rule Vectorscan names for the line that ends at line_end. */
+struct hit {
+	size_t		 line_end;	/* offset of the line's '\n' in the batch */
+	uint32_t	 rule;
+};
 
 struct span {
 	size_t		 s;
@@ -43,6 +59,7 @@ struct redact_stream {
 	uint8_t		*buf;		/* the held part of the current line */
 	size_t		 len;
 	size_t		 cap;		/* max_line */
+	size_t		 shown;		/* of buf, emitted at an idle cut */
 	size_t		 overlap;
 	uint64_t	 line;		/* number of the current line, from 1 */
 	bool		 in_pem;	/* inside a PEM block, looking for END */
@@ -66,6 +83,24 @@ struct redact_stream {
 	const uint8_t	*pend;		/* clean input not yet passed on */
 	size_t		 pendlen;
 	int		 err;
+	void		*hs;		/* Vectorscan scratch, or NULL */
+	uint32_t	*seen;		/* per rule: tag of the last line it hit */
+	uint32_t	 tag;		/* of the line being scanned */
+	uint32_t	 esc_tag;	/* of the last line with escaped text */
+	uint32_t	*lrules;	/* rules Vectorscan names for this line */
+	size_t		 nlrules;
+	bool		 hs_failed;	/* run every rule on this line */
+	bool		 hs_only;	/* Vectorscan alone says where to look */
+	/* The batch: complete lines of the caller's buffer, scanned once. */
+	const uint8_t	*bbase;		/* NULL: none */
+	size_t		 bend;		/* hits are valid for lines before this */
+	size_t		 bcur;		/* end of the line of the last hit */
+	struct hit	*hits;
+	struct hit	*hits2;		/* for merging two databases' hits */
+	size_t		 nhits;
+	size_t		 pass_start;	/* first hit of the second database */
+	size_t		 hitcap;	/* grows to REDACT_BATCH_HITS */
+	size_t		 hitpos;	/* first hit not yet consumed */
 };
 
 struct redact_stream *
@@ -100,6 +135,23 @@ redact_stream_new(const struct redact_rules *rules, redact_sink_fn sink,
 		redact_stream_free(s);
 		return NULL;
 	}
+	if ((rules->scan.hs_db != NULL || rules->scan.hs_db2 != NULL) &&
+	    ((s->hs = scan_hs_scratch_new(&rules->scan)) == NULL ||
+	    (s->seen = calloc(rules->nrules + 1, sizeof(uint32_t))) == NULL ||
+	    (s->lrules = malloc((rules->nrules + 1) * sizeof(uint32_t))) ==
+	    NULL ||
+	    (s->hits = malloc(STREAM_HITS_FIRST * sizeof(*s->hits))) ==
+	    NULL)) {
+		redact_stream_free(s);
+		return NULL;
+	}
+	/* No literal values and every rule in Vectorscan: a line it names
+	 * nothing on is clean, and runs of such lines pass in one piece. */
+	s->hitcap = STREAM_HITS_FIRST;
+	s->hs_only = s->hs != NULL && rules->scan.npats == 0;
+	for (i = 0; s->hs_only && i < rules->nrules; i++)
+		if (!rules->rules[i].hs)
+			s->hs_only = false;
 	for (i = 0; i <= rules->nrules; i++)
 		s->first[i] = SIZE_MAX;
 	return s;
@@ -136,6 +188,11 @@ redact_stream_free(struct redact_stream *s)
 	free(s->sp);
 	free(s->first);
 	free(s->trig);
+	free(s->seen);
+	free(s->lrules);
+	free(s->hits);
+	free(s->hits2);
+	scan_hs_scratch_free(s->hs);
 	rules_md_free(s->md);
 	if (s->mark != NULL) {
 		sodium_memzero(s->mark, s->markcap);
@@ -325,6 +382,75 @@ on_hit(void *arg, const struct pat *pat, size_t end)
 	add_span(s, a, b, (uint32_t)(rs->nrules + pat->id), false);
 }
 
+/* Where the first of rule ri's keywords is on the segment, or SIZE_MAX. */
+static size_t
+first_keyword(const struct redact_stream *s, const struct rule *ru)
+{
+	size_t best = SIZE_MAX, k, i, j, wl;
+
+	for (k = 0; k < ru->nkeywords; k++) {
+		const char *w = ru->keywords[k];	/* lower case */
+
+		wl = strlen(w);
+		for (i = 0; i + wl <= s->seglen && i < best; i++) {
+			for (j = 0; j < wl; j++) {
+				uint8_t c = s->seg[i + j];
+
+				if ((c >= 'A' && c <= 'Z' ? c + 32 : c) !=
+				    (uint8_t)w[j])
+					break;
+			}
+			if (j == wl) {
+				best = i;
+				break;
+			}
+		}
+	}
+	return best;
+}
+
+static uint32_t
+next_tag(struct redact_stream *s)
+{
+	if (++s->tag == 0) {
+		/* Wrapped: forget every old tag rather than confuse one. */
+		memset(s->seen, 0, (s->rules->nrules + 1) * sizeof(uint32_t));
+		s->esc_tag = 0;
+		s->tag = 1;
+	}
+	return s->tag;
+}
+
+/* A match of rule's relaxed pattern on the segment being scanned. */
+static int
+on_line_hs(void *arg, uint32_t rule, size_t end)
+{
+	struct redact_stream *s = arg;
+
+	(void)end;
+	if (rule == SCAN_HS_ESCAPE)
+		return 0;	/* find_escaped() looks for itself */
+	if (s->seen[rule] != s->tag) {
+		s->seen[rule] = s->tag;
+		s->lrules[s->nlrules++] = rule;
+	}
+	return 0;
+}
+
+/* Vectorscan over the segment alone: fills lrules. */
+static void
+scan_line_hs(struct redact_stream *s)
+{
+	s->nlrules = 0;
+	s->hs_failed = false;
+	(void)next_tag(s);
+	if (scan_hs_run(&s->rules->scan, 0, s->hs, s->seg, s->seglen,
+	    on_line_hs, s) != HUSH_OK ||
+	    scan_hs_run(&s->rules->scan, 1, s->hs, s->seg, s->seglen,
+	    on_line_hs, s) != HUSH_OK)
+		s->hs_failed = true;
+}
+
 static void
 run_rule(struct redact_stream *s, uint32_t ri, size_t from)
 {
@@ -446,6 +572,38 @@ span_cmp(const void *a, const void *b)
 }
 
 /*
+ * The rules Vectorscan named (all of its rules after an error) take the
+ * keyword automaton's way from here: a rule with keywords runs from
+ * before the first one on the line, or not at all.
+ */
+static void
+run_hs_rules(struct redact_stream *s)
+{
+	const struct redact_rules *rs = s->rules;
+	size_t i, n = s->hs_failed ? rs->nrules : s->nlrules, kw;
+
+	for (i = 0; i < n; i++) {
+		uint32_t ri = s->hs_failed ? (uint32_t)i : s->lrules[i];
+		const struct rule *ru;
+
+		if (ri >= rs->nrules)
+			continue;	/* SCAN_HS_ESCAPE */
+		ru = &rs->rules[ri];
+		if (!ru->hs)
+			continue;
+		if (ru->nkeywords == 0) {
+			run_rule(s, ri, 0);
+			continue;
+		}
+		if ((kw = first_keyword(s, ru)) == SIZE_MAX ||
+		    s->first[ri] != SIZE_MAX)
+			continue;
+		s->first[ri] = kw;
+		s->trig[s->ntrig++] = ri;
+	}
+}
+
+/*
  * Escaped text: the rules run again on one and then two levels of JSON
  * string and URL unescaping of the segment (unescape.c), and what they
  * find is mapped back to whole escape sequences of the original, so the
@@ -474,6 +632,10 @@ find_escaped(struct redact_stream *s, const uint8_t *seg, size_t n)
 		before = s->nsp;
 		s->seg = s->ubuf[lv];
 		s->seglen = len;
+		if (s->hs != NULL) {
+			scan_line_hs(s);
+			run_hs_rules(s);
+		}
 		scan_run(&rs->scan, s->seg, len, on_hit, s);
 		for (i = 0; i < s->ntrig; i++) {
 			uint32_t ri = s->trig[i];
@@ -484,7 +646,8 @@ find_escaped(struct redact_stream *s, const uint8_t *seg, size_t n)
 		}
 		s->ntrig = 0;
 		for (i = 0; i < rs->nalways; i++)
-			run_rule(s, rs->always[i], 0);
+			if (s->hs == NULL || !rs->rules[rs->always[i]].hs)
+				run_rule(s, rs->always[i], 0);
 		for (k = before; k < s->nsp; k++) {
 			s->sp[k].s = s->umap[lv][s->sp[k].s];
 			s->sp[k].e = s->umap[lv][s->sp[k].e];
@@ -498,10 +661,12 @@ find_escaped(struct redact_stream *s, const uint8_t *seg, size_t n)
 
 /*
  * Fills s->sp with the merged, sorted secrets of seg[0..n). eff is where
- * an unterminated PEM block ends (the line without its '\r').
+ * an unterminated PEM block ends (the line without its '\r'). batched:
+ * lrules already holds what Vectorscan found on exactly this segment.
  */
 static void
-find_spans(struct redact_stream *s, const uint8_t *seg, size_t n, size_t eff)
+find_spans(struct redact_stream *s, const uint8_t *seg, size_t n, size_t eff,
+    bool batched)
 {
 	const struct redact_rules *rs = s->rules;
 	size_t i, j, from;
@@ -511,6 +676,11 @@ find_spans(struct redact_stream *s, const uint8_t *seg, size_t n, size_t eff)
 	s->ntrig = 0;
 	s->seg = seg;
 	s->seglen = n;
+	if (s->hs != NULL) {
+		if (!batched)
+			scan_line_hs(s);
+		run_hs_rules(s);
+	}
 	scan_run(&rs->scan, seg, n, on_hit, s);
 	for (i = 0; i < s->ntrig; i++) {
 		uint32_t ri = s->trig[i];
@@ -520,7 +690,8 @@ find_spans(struct redact_stream *s, const uint8_t *seg, size_t n, size_t eff)
 		run_rule(s, ri, from);
 	}
 	for (i = 0; i < rs->nalways; i++)
-		run_rule(s, rs->always[i], 0);
+		if (s->hs == NULL || !rs->rules[rs->always[i]].hs)
+			run_rule(s, rs->always[i], 0);
 	if (rs->has_pem && s->first[rs->pem_rule] != SIZE_MAX) {
 		const uint8_t *q = seg;
 
@@ -569,21 +740,28 @@ find_spans(struct redact_stream *s, const uint8_t *seg, size_t n, size_t eff)
 }
 
 /*
- * Emits seg[0..upto) with the spans that start before upto masked (each
- * to its end). Returns the position after the last byte emitted or
- * masked in *donep; sets in_pem when an unterminated block was masked.
+ * Emits seg[from..upto) (seg[0..from) went out before, at an idle cut)
+ * with the spans that start before upto masked (each to its end; one
+ * that started before from, from there). Returns the position after the
+ * last byte emitted or masked in *donep; sets in_pem when an
+ * unterminated block was masked.
  */
 static int
-emit_spans(struct redact_stream *s, const uint8_t *seg, size_t upto,
-    size_t *donep)
+emit_spans(struct redact_stream *s, const uint8_t *seg, size_t from,
+    size_t upto, size_t *donep)
 {
-	size_t pos = 0, i;
+	size_t pos = from, i;
 	int r;
 
+	if (upto < from)
+		upto = from;
 	for (i = 0; i < s->nsp && s->sp[i].s < upto; i++) {
 		const struct span *sp = &s->sp[i];
 
-		if ((r = emit(s, seg + pos, sp->s - pos)) != HUSH_OK ||
+		if (sp->e <= pos)
+			continue;	/* masked when it went out */
+		if ((r = emit(s, seg + pos, sp->s > pos ? sp->s - pos : 0)) !=
+		    HUSH_OK ||
 		    (r = emit_marker(s, sp->rule, seg + sp->s,
 		    sp->e - sp->s)) != HUSH_OK)
 			return r;
@@ -623,7 +801,8 @@ pem_swallow(struct redact_stream *s, size_t n, bool newline)
  * is, 0 when it was handled here, or an error.
  */
 static int
-process_line(struct redact_stream *s, const uint8_t *seg, size_t n, bool nl)
+process_line(struct redact_stream *s, const uint8_t *seg, size_t n, bool nl,
+    bool batched, size_t skip)
 {
 	size_t eff, done, e;
 	bool trimmed = false;
@@ -637,8 +816,10 @@ process_line(struct redact_stream *s, const uint8_t *seg, size_t n, bool nl)
 		s->in_pem = false;
 		s->after_pem = true;
 		trimmed = true;
+		batched = false;	/* the batch saw the whole line */
 		seg += e;
 		n -= e;
+		skip = skip > e ? skip - e : 0;
 	}
 	eff = n;
 	if (eff > 0 && seg[eff - 1] == '\r')
@@ -650,13 +831,13 @@ process_line(struct redact_stream *s, const uint8_t *seg, size_t n, bool nl)
 		goto swallowed;
 	}
 	s->after_pem = false;
-	find_spans(s, seg, n, eff);
-	if (s->nsp == 0 && !trimmed) {
+	find_spans(s, seg, n, eff, batched);
+	if (s->nsp == 0 && !trimmed && skip == 0) {
 		if (nl)
 			s->line++;
 		return 1;
 	}
-	if ((r = emit_spans(s, seg, n, &done)) != HUSH_OK)
+	if ((r = emit_spans(s, seg, skip, n, &done)) != HUSH_OK)
 		return r;
 	if (done < n && (r = emit(s, seg + done, n - done)) != HUSH_OK)
 		return r;
@@ -695,8 +876,9 @@ process_window(struct redact_stream *s, const uint8_t *seg, size_t n,
 		return HUSH_OK;
 	}
 	s->after_pem = false;
-	find_spans(s, seg, n, n);
-	if ((r = emit_spans(s, seg, cut, &done)) != HUSH_OK)
+	find_spans(s, seg, n, n, false);
+	if ((r = emit_spans(s, seg, seg == s->buf ? s->shown : 0, cut,
+	    &done)) != HUSH_OK)
 		return r;
 	*usedp = done;
 	return HUSH_OK;
@@ -713,7 +895,179 @@ window_held(struct redact_stream *s)
 		return r;
 	memmove(s->buf, s->buf + used, s->len - used);
 	s->len -= used;
+	s->shown = s->shown > used ? s->shown - used : 0;
 	return HUSH_OK;
+}
+
+/* A match in the batch: one hit per rule and line. */
+static int
+on_batch_hs(void *arg, uint32_t rule, size_t end)
+{
+	struct redact_stream *s = arg;
+	const uint8_t *nl;
+
+	/* Ends come in order (in one database): find the line of the
+	 * match's last byte. */
+	if (s->nhits == s->pass_start || end - 1 > s->bcur) {
+		nl = memchr(s->bbase + end - 1, '\n', s->bend - (end - 1));
+		s->bcur = nl != NULL ? (size_t)(nl - s->bbase) : s->bend;
+		(void)next_tag(s);
+	}
+	if (rule == SCAN_HS_ESCAPE) {
+		/* Escaped text: the line needs a look (find_escaped). */
+		if (s->esc_tag == s->tag)
+			return 0;
+	} else if (s->seen[rule] == s->tag) {
+		return 0;
+	}
+	if (s->nhits == s->hitcap && s->hitcap < REDACT_BATCH_HITS) {
+		struct hit *n = realloc(s->hits, 2 * s->hitcap * sizeof(*n));
+
+		if (n != NULL) {
+			s->hits = n;
+			s->hitcap *= 2;
+		}
+	}
+	if (s->nhits == s->hitcap) {
+		/* Full: the batch ends before this line, whose hits are
+		 * incomplete; later lines are scanned again. */
+		while (s->nhits > s->pass_start &&
+		    s->hits[s->nhits - 1].line_end == s->bcur)
+			s->nhits--;
+		s->bend = s->nhits > s->pass_start ?
+		    s->hits[s->nhits - 1].line_end + 1 : 0;
+		return 1;
+	}
+	if (rule == SCAN_HS_ESCAPE)
+		s->esc_tag = s->tag;
+	else
+		s->seen[rule] = s->tag;
+	s->hits[s->nhits].line_end = s->bcur;
+	s->hits[s->nhits].rule = rule;
+	s->nhits++;
+	return 0;
+}
+
+/* Merges the two runs of hits, hits[0..pass_start) and the rest. */
+static void
+batch_merge(struct redact_stream *s)
+{
+	size_t i = 0, j = s->pass_start, o = 0;
+	struct hit *n;
+
+	if (j == 0 || j == s->nhits)
+		return;
+	if ((n = realloc(s->hits2, s->hitcap * sizeof(*n))) == NULL) {
+		s->bend = 0;	/* no memory to merge: lines one by one */
+		return;
+	}
+	s->hits2 = n;
+	while (i < s->pass_start || j < s->nhits) {
+		if (j == s->nhits || (i < s->pass_start &&
+		    s->hits[i].line_end <= s->hits[j].line_end))
+			s->hits2[o++] = s->hits[i++];
+		else
+			s->hits2[o++] = s->hits[j++];
+	}
+	memcpy(s->hits, s->hits2, o * sizeof(*s->hits));
+}
+
+/*
+ * Starts a batch at buf: the complete lines among its first
+ * REDACT_BATCH_BYTES, scanned in one Vectorscan call. Without a complete
+ * line, or after an error, there is no batch and lines are scanned one
+ * by one.
+ */
+static void
+batch_start(struct redact_stream *s, const uint8_t *buf, size_t len)
+{
+	size_t n = len < REDACT_BATCH_BYTES ? len : REDACT_BATCH_BYTES;
+	int r;
+
+	s->bbase = NULL;
+	s->nhits = s->hitpos = 0;
+	while (n > 0 && buf[n - 1] != '\n')
+		n--;
+	if (n == 0)
+		return;
+	s->bbase = buf;
+	s->bend = n;
+	s->bcur = 0;
+	s->pass_start = 0;
+	r = scan_hs_run(&s->rules->scan, 0, s->hs, buf, n, on_batch_hs, s);
+	if (r != HUSH_ERR_INTERNAL && s->rules->scan.hs_db2 != NULL &&
+	    s->bend > 0) {
+		/* The user's rules: a second run of hits, then one list in
+		 * order of lines. */
+		s->pass_start = s->nhits;
+		s->bcur = 0;
+		r = scan_hs_run(&s->rules->scan, 1, s->hs, buf, s->bend,
+		    on_batch_hs, s);
+		batch_merge(s);
+	}
+	if (r == HUSH_ERR_INTERNAL)
+		s->bbase = NULL;
+}
+
+/*
+ * With hs_only, the lines of buf[0..len) that the batch says are clean,
+ * up to the first that Vectorscan named: their length (whole lines) and
+ * in *linesp their number. 0 when the next line needs a look.
+ */
+static size_t
+batch_clean_run(struct redact_stream *s, const uint8_t *buf, size_t len,
+    uint64_t *linesp)
+{
+	const uint8_t *p = buf, *nl, *lim;
+	size_t off, stop;
+
+	*linesp = 0;
+	if (!s->hs_only || s->in_pem || s->after_pem || s->bbase == NULL ||
+	    buf < s->bbase || (off = (size_t)(buf - s->bbase)) >= s->bend)
+		return 0;
+	stop = s->bend;
+	while (s->hitpos < s->nhits && s->hits[s->hitpos].line_end < off)
+		s->hitpos++;
+	if (s->hitpos < s->nhits)
+		stop = s->hits[s->hitpos].line_end;	/* that line's '\n' */
+	lim = s->bbase + stop;
+	if (lim > buf + len)
+		lim = buf + len;
+	/* Whole lines before the named one, each shorter than max_line. */
+	while (p < lim && (nl = memchr(p, '\n', (size_t)(lim - p))) != NULL &&
+	    (size_t)(nl - p) < s->cap) {
+		if (s->hitpos < s->nhits && (size_t)(nl - s->bbase) == stop)
+			break;
+		p = nl + 1;
+		(*linesp)++;
+	}
+	return (size_t)(p - buf);
+}
+
+/*
+ * For the complete line buf[0..k) (its '\n' at buf[k], len bytes left in
+ * the caller's buffer): true and lrules filled when a batch covers it.
+ */
+static bool
+batch_line(struct redact_stream *s, const uint8_t *buf, size_t k, size_t len)
+{
+	size_t end;
+
+	if (s->hs == NULL)
+		return false;
+	if (s->bbase == NULL || buf < s->bbase ||
+	    (size_t)(buf - s->bbase) >= s->bend)
+		batch_start(s, buf, len);
+	if (s->bbase == NULL || (size_t)(buf - s->bbase) + k >= s->bend)
+		return false;
+	end = (size_t)(buf - s->bbase) + k;
+	s->nlrules = 0;
+	s->hs_failed = false;
+	while (s->hitpos < s->nhits && s->hits[s->hitpos].line_end < end)
+		s->hitpos++;	/* lines that went another way */
+	while (s->hitpos < s->nhits && s->hits[s->hitpos].line_end == end)
+		s->lrules[s->nlrules++] = s->hits[s->hitpos++].rule;
+	return true;
 }
 
 int
@@ -721,10 +1075,12 @@ redact_stream_feed(struct redact_stream *s, const uint8_t *buf, size_t len)
 {
 	const uint8_t *nl;
 	size_t room, k, used;
+	uint64_t lines;
 	int r;
 
 	if (s->err != 0)
 		return s->err;
+	s->bbase = NULL;	/* the caller may reuse its buffer */
 	while (len > 0) {
 		if (s->len > 0) {
 			/* Complete the held line first. */
@@ -740,7 +1096,8 @@ redact_stream_feed(struct redact_stream *s, const uint8_t *buf, size_t len)
 			if (nl != NULL) {
 				buf++;
 				len--;
-				r = process_line(s, s->buf, s->len, true);
+				r = process_line(s, s->buf, s->len, true, false,
+				    s->shown);
 				if (r == 1) {
 					if ((r = emit(s, s->buf, s->len)) !=
 					    HUSH_OK || (r = emit(s,
@@ -751,6 +1108,7 @@ redact_stream_feed(struct redact_stream *s, const uint8_t *buf, size_t len)
 					return r;
 				}
 				s->len = 0;
+				s->shown = 0;
 			} else if (s->len == s->cap) {
 				if ((r = window_held(s)) != HUSH_OK)
 					return r;
@@ -759,11 +1117,21 @@ redact_stream_feed(struct redact_stream *s, const uint8_t *buf, size_t len)
 		}
 		/* Nothing held: lines straight from the caller's buffer,
 		 * clean runs passed on in one piece. */
+		if ((k = batch_clean_run(s, buf, len, &lines)) > 0) {
+			if (s->pendlen == 0)
+				s->pend = buf;
+			s->pendlen += k;
+			s->line += lines;
+			buf += k;
+			len -= k;
+			continue;
+		}
 		k = len < s->cap ? len : s->cap;
 		nl = memchr(buf, '\n', k);
 		if (nl != NULL) {
 			k = (size_t)(nl - buf);
-			r = process_line(s, buf, k, true);
+			r = process_line(s, buf, k, true,
+			    batch_line(s, buf, k, len), 0);
 			if (r == 1) {
 				if (s->pendlen == 0)
 					s->pend = buf;
@@ -788,6 +1156,7 @@ redact_stream_feed(struct redact_stream *s, const uint8_t *buf, size_t len)
 			len = 0;
 		}
 	}
+	s->bbase = NULL;
 	return flush_pending(s);
 }
 
@@ -799,13 +1168,87 @@ redact_stream_finish(struct redact_stream *s)
 	if (s->err != 0)
 		return s->err;
 	if (s->len > 0) {
-		r = process_line(s, s->buf, s->len, false);
+		r = process_line(s, s->buf, s->len, false, false, s->shown);
 		if (r == 1)
 			r = emit(s, s->buf, s->len);
 		if (r < 0)
 			return r;
 		sodium_memzero(s->buf, s->len);
 		s->len = 0;
+		s->shown = 0;
 	}
 	return flush_pending(s);
+}
+
+static bool
+is_space(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/*
+ * Where a held partial line may be cut: before its trailing run of
+ * non-blank bytes (it may still grow into a token, or be a key whose
+ * value is coming), and before an open quoted value (a password with
+ * spaces, quoted) that follows an assignment or is a double quote.
+ */
+static size_t
+safe_cut(const uint8_t *p, size_t n)
+{
+	size_t cut = n, i, j, dq = SIZE_MAX, sq = SIZE_MAX;
+
+	while (cut > 0 && !is_space(p[cut - 1]))
+		cut--;
+	for (i = 0; i < cut; i++) {
+		if (p[i] == '\\') {
+			i++;
+			continue;
+		}
+		if (p[i] == '"') {
+			dq = dq == SIZE_MAX ? i : SIZE_MAX;
+		} else if (p[i] == '\'' && sq != SIZE_MAX) {
+			sq = SIZE_MAX;
+		} else if (p[i] == '\'') {
+			/* An apostrophe in prose opens nothing. */
+			for (j = i; j > 0 && is_space(p[j - 1]); j--)
+				;
+			if (j > 0 && (p[j - 1] == '=' || p[j - 1] == ':' ||
+			    p[j - 1] == '>' || p[j - 1] == '('))
+				sq = i;
+		}
+	}
+	if (dq < cut)
+		cut = dq;
+	if (sq < cut)
+		cut = sq;
+	return cut;
+}
+
+int
+redact_stream_idle(struct redact_stream *s)
+{
+	size_t cut, done;
+	int r;
+
+	if (s->err != 0)
+		return s->err;
+	/* Inside a PEM block the held bytes are being swallowed. */
+	if (s->len <= s->shown || s->in_pem)
+		return flush_pending(s);
+	cut = safe_cut(s->buf, s->len);
+	if (cut <= s->shown)
+		return flush_pending(s);
+	/* The whole line so far is the context, as it will be when the
+	 * line ends: a key shown now still names the value that follows. */
+	find_spans(s, s->buf, s->len, s->len, false);
+	if ((r = emit_spans(s, s->buf, s->shown, cut, &done)) != HUSH_OK)
+		return r;
+	s->shown = done;
+	return flush_pending(s);
+}
+
+bool
+redact_stream_holding(const struct redact_stream *s)
+{
+	return s->len > s->shown && !s->in_pem;
 }

@@ -401,20 +401,42 @@ stream_huge_line_stays_bounded(void **state)
 	redact_rules_free(rules);
 }
 
+/*
+ * A PCRE2 limit masks the line. With the reference engine any catastrophic
+ * pattern gets there; with Vectorscan, PCRE2 runs only where the relaxed
+ * pattern matches, so the pattern needs a part Vectorscan drops (the
+ * lookahead that can never hold) to reach PCRE2 and its limit. A line
+ * Vectorscan proves the pattern cannot match is not an error.
+ */
 static void
 stream_match_limit_fails_closed(void **state)
 {
-	struct redact_rules *rules = compiled("[rule \"slow\"]\n"
-	    "pattern = ^(\\w+\\s?)*$\nkeywords = slow\n");
-	char in[256], *out;
+	static const char *const pats[] = {
+		"^(\\w+\\s?)*$", "^(\\w+\\s?)*(?!!)!$",
+	};
+	struct redact_rules *rules;
+	char in[256], ini[256], *out;
+	size_t i;
 
 	(void)state;
 	snprintf(in, sizeof(in), "ok line\nslow aaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa aaaaaaaaaa!\nnext\n");
-	out = run_str(rules, in);
-	assert_string_equal(out, "ok line\n[REDACTED:slow]\nnext\n");
-	free(out);
-	redact_rules_free(rules);
+	for (i = 0; i < 3; i++) {
+		snprintf(ini, sizeof(ini), "[rule \"slow\"]\npattern = %s\n"
+		    "keywords = slow\n", pats[i == 2]);
+		rules = make_rules(ini, 0);
+		rules->reference = i == 0;
+		assert_int_equal(redact_rules_compile(rules), HUSH_OK);
+		out = run_str(rules, in);
+		if (i == 1)	/* Vectorscan: no match is possible */
+			assert_string_equal(out, rules->scan.hs_db != NULL ?
+			    in : "ok line\n[REDACTED:slow]\nnext\n");
+		else
+			assert_string_equal(out,
+			    "ok line\n[REDACTED:slow]\nnext\n");
+		free(out);
+		redact_rules_free(rules);
+	}
 }
 
 static void
@@ -499,6 +521,298 @@ stream_needs_compiled_rules(void **state)
 	redact_stream_free(NULL);
 }
 
+/*
+ * User rules that take every way through the matchers: an anchor
+ * Vectorscan cannot place in a batch, no keywords (every line), branch
+ * reset and possessive and atomic groups (relaxed), lookbehind
+ * (prefilter), a back reference, a pattern that can match empty.
+ */
+static const char vs_rules_ini[] =
+    "[redact]\nmax_line = 4096\n"
+    "[rule \"t-anchor\"]\npattern = \\Aanchored-([a-z0-9]{12})\n"
+    "keywords = anchored-\nsecret_group = 1\n"
+    "[rule \"t-nokw\"]\npattern = zq9[A-Z]{6}\\d{2}\n"
+    "[rule \"t-reset\"]\npattern = (?i)(?|mytok=([a-z0-9]{10,})|mytok:"
+    "([A-Z]{10}))\nkeywords = mytok\nsecret_group = 1\n"
+    "[rule \"t-poss\"]\npattern = (?>pq_)[a-f0-9]{8}+(?![a-f0-9])\n"
+    "keywords = pq_\n"
+    "[rule \"t-behind\"]\npattern = (?<=hdr: )[A-Za-z0-9]{16}\n"
+    "keywords = hdr:\n"
+    "[rule \"t-backref\"]\npattern = (['\"])bk[0-9]{6}\\1\n"
+    "keywords = bk\n"
+    "[rule \"t-empty\"]\npattern = em(?:pt)?y?[0-9]*\n"
+    "keywords = emp\n";
+
+/* Random lines built from fragments that start, nearly make and make
+ * secrets of the pack and of vs_rules_ini, with the keywords far from
+ * and near to them. */
+static uint8_t *
+vs_input(size_t *np)
+{
+	static const char *const frag[] = {
+		"token", "=", ": ", "\"", "'", " ", "key", "secret", "password",
+		"api_key=", "Authorization: Bearer ", "ghp_", GH, "AKIA",
+		"ABCDEFGHIJKLMNOP", "wJalrXUtnFEMIK7MDENGbPxRfiCY1234567890ab",
+		"sk-ant-api03-", ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkw"
+		"In0."), "c2lnbmF0dXJlX2hlcmVfeHl6", "postgres://u:", "@db/x",
+		"-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----",
+		"anchored-", "abcdef123456", "zq9", "QWERTY", "42", "mytok=",
+		"mytok:", "ABCDEFGHIJ", "pq_", "deadbeef", "hdr: ",
+		"Zm9vYmFyYmF6cXV4", "bk123456", "empty", "xoxb-", "12345-",
+		"\xff\x00", "\t", "aGVsbG8gd29ybGQ=", "password=hunter2x ",
+		"{\"secret\":\"S3cr3tV4lu3Zq8r7w6\"}",
+	};
+	size_t cap = 1 << 18, n = 0, k, f, len;
+	uint8_t *b = malloc(cap + 8192);
+
+	assert_non_null(b);
+	while (n < cap) {
+		/* Now and then a line longer than max_line (windows). */
+		size_t nf = rnd() % 50 == 0 ? 400 : 1 + rnd() % 12;
+
+		for (f = 0; f < nf; f++) {
+			k = rnd() % (sizeof(frag) / sizeof(frag[0]));
+			len = frag[k][0] == '\xff' ? 2 : strlen(frag[k]);
+			memcpy(b + n, frag[k], len);
+			n += len;
+		}
+		if (rnd() % 7 == 0)
+			b[n++] = '\r';
+		b[n++] = '\n';
+	}
+	*np = n;
+	return b;
+}
+
+/*
+ * The reference engine and Vectorscan give the same bytes: with the
+ * built-in pack's database made at build time plus a run-time one for
+ * user rules, and with a built-in rule disabled (the embedded database
+ * no longer fits and everything is compiled at start).
+ */
+static void
+stream_vectorscan_output_equals_reference(void **state)
+{
+	char ini[2048];
+	struct obuf a, b;
+	size_t n, t, i, sizes[16];
+	uint8_t *in;
+	int v;
+
+	(void)state;
+	for (v = 0; v < 2; v++) {
+		struct redact_rules *ref, *vs;
+
+		snprintf(ini, sizeof(ini), "%s%s", vs_rules_ini, v == 0 ? "" :
+		    "[redact]\ndisable = jwt\n");
+		ref = make_rules(ini, 0);
+		vs = make_rules(ini, 0);
+		ref->reference = true;
+		assert_int_equal(redact_rules_compile(ref), HUSH_OK);
+		assert_int_equal(redact_rules_compile(vs), HUSH_OK);
+		assert_null(ref->scan.hs_db);
+		for (i = 0; v == 1 && i < vs->nrules; i++)
+			assert_string_not_equal(vs->rules[i].name, "jwt");
+		for (t = 0; t < 3; t++) {
+			in = vs_input(&n);
+			for (i = 0; i < 16; i++)
+				sizes[i] = 1 + (size_t)(rnd() % ((size_t)1 <<
+				    (rnd() % 18)));
+			a = run_chunks(ref, in, n, NULL, 0);
+			b = run_chunks(vs, in, n, sizes, 16);
+			assert_int_equal(a.len, b.len);
+			assert_memory_equal(a.p, b.p, a.len);
+			free(a.p);
+			free(b.p);
+			free(in);
+		}
+		redact_rules_free(ref);
+		redact_rules_free(vs);
+	}
+}
+
+static void
+stream_relax_keeps_every_match(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "a{2,300}b", "a{2,}b" },
+		{ "x{40}", "x{8,}" },
+		{ "[{]{3,5}", "[{]{3,}" },
+		{ "[]{]{64}", "[]{]{8,}" },
+		{ "\\x{41}{20,30}", "\\x{41}{8,}" },
+		{ "\\{12}", "\\{12}" },
+		{ "(?|a(b)|c(d))", "(?:a(b)|c(d))" },
+		{ "(?>ab)+c", "(?:ab)+c" },
+		{ "a++b*+c?+d{2,4}+", "a+b*c?d{2,}" },
+		{ "a+?b{3,9}?", "a+?b{3,}?" },
+		{ "\\Qa{99}\\E{40}", "\\Qa{99}\\E{8,}" },
+	};
+	char out[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		scan_relax(cases[i][0], out);
+		assert_string_equal(out, cases[i][1]);
+	}
+}
+
+/* Feeds parts[] in order with an idle call after each but the last. */
+static char *
+run_idle(const struct redact_rules *rules, const char *const *parts,
+    size_t nparts, char **shownp)
+{
+	struct obuf o = { NULL, 0, 0, -1 };
+	struct redact_stream *s;
+	size_t i;
+
+	assert_non_null(s = redact_stream_new(rules, collect, &o));
+	for (i = 0; i < nparts; i++) {
+		assert_int_equal(redact_stream_feed(s, (const uint8_t *)parts[i],
+		    strlen(parts[i])), HUSH_OK);
+		if (i + 1 < nparts) {
+			assert_int_equal(redact_stream_idle(s), HUSH_OK);
+			if (i == 0 && shownp != NULL)
+				*shownp = strdup(o.p != NULL ?
+				    (char *)o.p : "");
+		}
+	}
+	assert_int_equal(redact_stream_finish(s), HUSH_OK);
+	redact_stream_free(s);
+	return o.p != NULL ? (char *)o.p : strdup("");
+}
+
+static void
+stream_idle_shows_a_prompt_and_keeps_its_key(void **state)
+{
+	struct redact_rules *rules = compiled(NULL);
+	const char *parts[] = { "Password: ", "hunter2secret\nnext\n" };
+	char *shown = NULL, *out;
+
+	(void)state;
+	out = run_idle(rules, parts, 2, &shown);
+	assert_string_equal(shown, "Password: ");
+	assert_string_equal(out,
+	    "Password: [REDACTED:generic-password]\nnext\n");
+	free(shown);
+	free(out);
+	redact_rules_free(rules);
+}
+
+static void
+stream_idle_holds_a_token_that_may_still_grow(void **state)
+{
+	struct redact_rules *rules = compiled(NULL);
+	const char *parts[] = { "progress 45% token=ghp_R8f2",
+	    "Kq9LmZ3xT7vW1pN4bY6cH0dJ5sA2eG8u done\n" };
+	const char *quoted[] = { "login password=\"correct horse",
+	    " battery staple\" ok\n" };
+	char *shown = NULL, *out;
+
+	(void)state;
+	out = run_idle(rules, parts, 2, &shown);
+	assert_string_equal(shown, "progress 45% ");
+	assert_string_equal(out,
+	    "progress 45% token=[REDACTED:github-token] done\n");
+	free(shown);
+	free(out);
+	/* A quoted value with spaces is held from its quote. */
+	out = run_idle(rules, quoted, 2, &shown);
+	assert_string_equal(shown, "login password=");
+	assert_null(strstr(out, "correct"));
+	assert_null(strstr(out, "staple"));
+	free(shown);
+	free(out);
+	redact_rules_free(rules);
+}
+
+static void
+stream_idle_masks_a_secret_begun_before_the_cut(void **state)
+{
+	struct redact_rules *rules = compiled("[rule \"pair\"]\n"
+	    "pattern = PIN [0-9]{4} [0-9]{4}\nkeywords = pin\n");
+	const char *parts[] = { "card PIN 1234 ", "5678 ok\n" };
+	const char *pem[] = { "-----BEGIN RSA PRIVATE KEY----- MIIEow",
+	    "IBAAKCAQEAabc\nxyz==\n-----END RSA PRIVATE KEY-----\nafter\n" };
+	char *shown = NULL, *out;
+
+	(void)state;
+	out = run_idle(rules, parts, 2, &shown);
+	/* "1234 " went out before "5678" came: what is left is masked. */
+	assert_string_equal(shown, "card PIN 1234 ");
+	assert_string_equal(out, "card PIN 1234 [REDACTED:pair] ok\n");
+	free(shown);
+	free(out);
+	out = run_idle(rules, pem, 2, &shown);
+	assert_null(strstr(out, "MIIE"));
+	assert_null(strstr(out, "xyz=="));
+	assert_non_null(strstr(out, "after\n"));
+	free(shown);
+	free(out);
+	redact_rules_free(rules);
+}
+
+/* The same idle points, any chunking: the same output. */
+static void
+stream_idle_output_is_independent_of_chunking(void **state)
+{
+	struct redact_rules *rules = compiled("[redact]\nmax_line = 4096\n");
+	size_t n, i, t, at[64], nat = 0;
+	uint8_t *in = mixed_input(&n);
+	struct obuf ref = { NULL, 0, 0, -1 };
+
+	(void)state;
+	for (i = 0; i < 64; i++)
+		at[nat++] = (size_t)(rnd() % n);
+	for (i = 1; i < nat; i++) {	/* sorted */
+		size_t v = at[i], j = i;
+
+		for (; j > 0 && at[j - 1] > v; j--)
+			at[j] = at[j - 1];
+		at[j] = v;
+	}
+	for (t = 0; t < 4; t++) {
+		struct obuf o = { NULL, 0, 0, -1 };
+		struct redact_stream *s;
+		size_t off = 0, k = 0, c;
+
+		assert_non_null(s = redact_stream_new(rules, collect, &o));
+		while (off < n) {
+			c = t == 0 ? n : 1 + (size_t)(rnd() % ((size_t)1 <<
+			    (rnd() % 16)));
+			if (c > n - off)
+				c = n - off;
+			while (k < nat && at[k] < off)
+				k++;
+			if (k < nat && at[k] < off + c)
+				c = at[k] - off;
+			if (c > 0) {
+				assert_int_equal(redact_stream_feed(s,
+				    in + off, c), HUSH_OK);
+				off += c;
+			}
+			if (k < nat && at[k] == off) {
+				assert_int_equal(redact_stream_idle(s),
+				    HUSH_OK);
+				k++;
+			}
+		}
+		assert_int_equal(redact_stream_finish(s), HUSH_OK);
+		redact_stream_free(s);
+		assert_false(contains(o.p, o.len, GH));
+		if (t == 0) {
+			ref = o;
+			continue;
+		}
+		assert_int_equal(o.len, ref.len);
+		assert_memory_equal(o.p, ref.p, ref.len);
+		free(o.p);
+	}
+	free(ref.p);
+	free(in);
+	redact_rules_free(rules);
+}
+
 int
 main(void)
 {
@@ -517,6 +831,14 @@ main(void)
 		cmocka_unit_test(stream_reports_findings_with_line_numbers),
 		cmocka_unit_test(stream_sink_error_stops_the_stream),
 		cmocka_unit_test(stream_needs_compiled_rules),
+		cmocka_unit_test(stream_vectorscan_output_equals_reference),
+		cmocka_unit_test(stream_relax_keeps_every_match),
+		cmocka_unit_test(stream_idle_shows_a_prompt_and_keeps_its_key),
+		cmocka_unit_test(stream_idle_holds_a_token_that_may_still_grow),
+		cmocka_unit_test(
+		    stream_idle_masks_a_secret_begun_before_the_cut),
+		cmocka_unit_test(
+		    stream_idle_output_is_independent_of_chunking),
 	};
 
 	if (hush_harden_process() != HUSH_OK)

@@ -15,6 +15,9 @@ PKGS = cmake make pkg-config gcc clang libclang-rt-14-dev \
 # and checks the package in a container.
 DEB_PKGS = debhelper dpkg-dev lintian
 SYSTEM_PKGS = $(DEB_PKGS) debootstrap systemd-container
+# The container tests: podman (vfs, cgroupfs, runc) and compose 1.29
+# talking to podman's Docker API.
+SYSTEM_PKGS += podman runc docker-compose
 
 PREFIX ?= /usr/local
 DESTDIR ?=

@@ -1,0 +1,63 @@
+# podman for the system tests (sourced after hostenv.bash). The flags this
+# machine needs are part of the test: vfs storage (no overlay mounts in
+# this VM), cgroupfs (hybrid cgroups, no systemd manager), runc, no
+# network, and explicit ulimits (the VM lacks CAP_SYS_RESOURCE, so podman's
+# default of raising them fails). Storage is private to the tests, under
+# the build directory, so nothing touches the machine's own images.
+pm_root=$sysdir/podman
+pm_conf=$pm_root/conf
+mkdir -p "$pm_conf"
+cat > "$pm_conf/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
+[engine]
+cgroup_manager = "cgroupfs"
+runtime = "runc"
+EOF
+cat > "$pm_conf/storage.conf" <<EOF
+[storage]
+driver = "vfs"
+graphroot = "$pm_root/storage"
+runroot = "$pm_root/run"
+EOF
+export CONTAINERS_CONF=$pm_conf/containers.conf
+export CONTAINERS_STORAGE_CONF=$pm_conf/storage.conf
+PODMAN=(podman --storage-driver vfs --cgroup-manager cgroupfs --runtime runc)
+PODMAN_RUN=(run --rm --network none --ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
+
+# Skips (exit 0 with the reason) only when this machine cannot make the
+# namespaces a container needs; anything else that fails is a failure.
+require_containers() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "SKIP: container tests need root (podman as root, bind mounts)"
+		exit 0
+	fi
+	if ! unshare --mount --pid --uts --ipc --fork true 2>/dev/null; then
+		echo "SKIP: this machine cannot create namespaces (unshare failed): no containers here"
+		exit 0
+	fi
+	apt_install podman runc uidmap || { fail "install podman"; finish; exit 1; }
+}
+
+# need_image NAME ROOTFS-NAME PKG...: a local image made from a cached
+# debootstrap root (no registry is reachable); re-imported when the root
+# changes.
+need_image() {
+	local img=$1 rname=$2 root stamp
+	shift 2
+	root=$(bash "$src/tests/system/rootfs.sh" "$rname" "$@") || return 1
+	stamp=$(cat "$root/.hush-rootfs")
+	if [ "$(cat "$pm_root/$img.stamp" 2>/dev/null)" != "$stamp" ] ||
+	    ! "${PODMAN[@]}" image exists "localhost/$img:latest"; then
+		tar -C "$root" -c . | "${PODMAN[@]}" import - "localhost/$img:latest" >"$pm_root/import.log" 2>&1 || { cat "$pm_root/import.log"; return 1; }
+		echo "$stamp" > "$pm_root/$img.stamp"
+	fi
+}
+
+# need_static_client: build/static/hush (make static-client); sets HUSH_STATIC.
+need_static_client() {
+	HUSH_STATIC=${HUSH_STATIC:-${HUSH_BUILD:-$src/build}/static/hush}
+	[ -x "$HUSH_STATIC" ] || make -C "$src" static-client JOBS=2 >/dev/null || return 1
+	readelf -d "$HUSH_STATIC" | grep -q NEEDED && return 1
+	return 0
+}

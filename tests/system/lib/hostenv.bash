@@ -27,11 +27,21 @@ apt_install() {
 	        install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
 }
 
-# The release build of hushd, hush and hush-redact (make build).
+# hushd, hush and hush-redact: from the package `make deb` built (what
+# test-system makes anyway), else the release build (make build).
 need_release_build() {
-	HUSHD=${HUSHD:-$src/build/release/broker/hushd}
-	HUSH=${HUSH:-$src/build/release/broker/hush}
-	HUSH_REDACT=${HUSH_REDACT:-$src/build/release/redact/hush-redact}
+	local b=${HUSH_BUILD:-$src/build} deb
+	deb=$(ls "$b"/deb/hush_*.deb 2>/dev/null | head -n 1)
+	if [ -z "${HUSHD:-}" ] && [ -n "$deb" ]; then
+		mkdir -p "$work/pkg"
+		dpkg-deb -x "$deb" "$work/pkg" || return 1
+		HUSHD=$work/pkg/usr/sbin/hushd
+		HUSH=$work/pkg/usr/bin/hush
+		HUSH_REDACT=$work/pkg/usr/bin/hush-redact
+	fi
+	HUSHD=${HUSHD:-$b/release/broker/hushd}
+	HUSH=${HUSH:-$b/release/broker/hush}
+	HUSH_REDACT=${HUSH_REDACT:-$b/release/redact/hush-redact}
 	if [ ! -x "$HUSHD" ] || [ ! -x "$HUSH" ] || [ ! -x "$HUSH_REDACT" ]; then
 		make -C "$src" build JOBS=2 >/dev/null || return 1
 	fi

@@ -22,6 +22,9 @@ runroot = "$pm_root/run"
 EOF
 export CONTAINERS_CONF=$pm_conf/containers.conf
 export CONTAINERS_STORAGE_CONF=$pm_conf/storage.conf
+# The Debian image's packages: curl for the socket, systemd for journald,
+# the runtime libraries of hush-redact.
+CTR_PKGS="curl ca-certificates systemd libsodium23 libjansson4 libinih1 libpcre2-8-0"
 PODMAN=(podman --storage-driver vfs --cgroup-manager cgroupfs --runtime runc)
 PODMAN_RUN=(run --rm --network none --ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
 
@@ -47,11 +50,17 @@ need_image() {
 	shift 2
 	root=$(bash "$src/tests/system/rootfs.sh" "$rname" "$@") || return 1
 	stamp=$(cat "$root/.hush-rootfs")
-	if [ "$(cat "$pm_root/$img.stamp" 2>/dev/null)" != "$stamp" ] ||
-	    ! "${PODMAN[@]}" image exists "localhost/$img:latest"; then
-		tar -C "$root" -c . | "${PODMAN[@]}" import - "localhost/$img:latest" >"$pm_root/import.log" 2>&1 || { cat "$pm_root/import.log"; return 1; }
-		echo "$stamp" > "$pm_root/$img.stamp"
-	fi
+	# Tests running side by side import once.
+	(
+		flock 8
+		if [ "$(cat "$pm_root/$img.stamp" 2>/dev/null)" != "$stamp" ] ||
+		    ! "${PODMAN[@]}" image exists "localhost/$img:latest"; then
+			tar -C "$root" -c . | "${PODMAN[@]}" import - \
+			    "localhost/$img:latest" >"$pm_root/import.log" 2>&1 ||
+			    { cat "$pm_root/import.log"; exit 1; }
+			echo "$stamp" > "$pm_root/$img.stamp"
+		fi
+	) 8>"$pm_root/.import.lock"
 }
 
 # need_static_client: build/static/hush (make static-client); sets HUSH_STATIC.

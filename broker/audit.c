@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -121,6 +122,7 @@ static int
 audit_open_path(const char *path, int *fdp, bool *ownp, char *err,
     size_t errlen)
 {
+	struct stat st;
 	int fd;
 
 	if (strcmp(path, "stderr") == 0) {
@@ -128,15 +130,46 @@ audit_open_path(const char *path, int *fdp, bool *ownp, char *err,
 		*ownp = false;
 		return HUSH_OK;
 	}
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
-	    0600);
+	/*
+	 * Never through a link (root may chown what it opens here), and
+	 * never blocking on a FIFO: a regular file or a device only.
+	 */
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
+	    O_NOFOLLOW | O_NONBLOCK, 0600);
 	if (fd == -1) {
-		snprintf(err, errlen, "audit log %s: %s", path,
-		    strerror(errno));
+		snprintf(err, errlen, "audit log %s: %s%s", path,
+		    strerror(errno), errno == ELOOP ? " (a symbolic link: "
+		    "give the real path)" : "");
+		return HUSH_ERR_IO;
+	}
+	if (fstat(fd, &st) != 0 || (!S_ISREG(st.st_mode) &&
+	    !S_ISCHR(st.st_mode)) ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+		snprintf(err, errlen, "audit log %s: not a regular file", path);
+		close(fd);
 		return HUSH_ERR_IO;
 	}
 	*fdp = fd;
 	*ownp = true;
+	return HUSH_OK;
+}
+
+int
+audit_set_owner(struct audit *a, uid_t uid, gid_t gid, char *err,
+    size_t errlen)
+{
+	struct stat st;
+
+	if (!a->own_fd || fstat(a->fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return HUSH_OK;
+	/* root's file (ours, or an earlier run's) only: nobody else's */
+	if (st.st_uid != 0 || (st.st_uid == uid && st.st_gid == gid))
+		return HUSH_OK;
+	if (fchown(a->fd, uid, gid) != 0) {
+		snprintf(err, errlen, "audit log %s: chown to uid %u gid %u: %s",
+		    a->path, (unsigned)uid, (unsigned)gid, strerror(errno));
+		return HUSH_ERR_IO;
+	}
 	return HUSH_OK;
 }
 

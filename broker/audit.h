@@ -62,6 +62,14 @@ int audit_init(struct audit *a, uv_loop_t *loop, const char *path,
     char *err, size_t errlen);
 
 /*
+ * Before a privilege drop: hands the log file, when root owns it, to the
+ * run-as user, so that hushd can still write it (it keeps the fd) and a
+ * reopen after logrotate finds it theirs. Nothing for stderr or a device.
+ */
+int audit_set_owner(struct audit *a, uid_t uid, gid_t gid, char *err,
+    size_t errlen);
+
+/*
  * Opens path again (reload: another path, or the same one after logrotate
  * renamed the file); on failure keeps the old one.
  */

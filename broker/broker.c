@@ -228,6 +228,7 @@ lsock_on_close(uv_handle_t *h)
 
 	free(ls->path);
 	free(ls->client);
+	free(ls->fdname);
 	free(ls);
 }
 
@@ -250,9 +251,11 @@ lsock_start(struct broker *b, const struct conf_client *c, int fd,
 
 	if ((ls = calloc(1, sizeof(*ls))) == NULL ||
 	    (ls->path = strdup(c->socket)) == NULL ||
-	    (ls->client = strdup(c->name)) == NULL) {
+	    (ls->client = strdup(c->name)) == NULL ||
+	    (!created && (ls->fdname = strdup(c->name)) == NULL)) {
 		if (ls != NULL) {
 			free(ls->path);
+			free(ls->client);
 			free(ls);
 		}
 		close(fd);
@@ -280,14 +283,33 @@ lsock_start(struct broker *b, const struct conf_client *c, int fd,
 	return HUSH_OK;
 }
 
+/*
+ * The listener serving client c: a socket systemd passed is the client's
+ * by its FileDescriptorName=, one hushd created by its path.
+ */
 static struct lsock *
-broker_find_lsock(struct broker *b, const char *path)
+broker_find_lsock(struct broker *b, const struct conf_client *c)
 {
 	struct lsock *ls;
 
 	for (ls = b->listeners; ls != NULL; ls = ls->next)
-		if (strcmp(ls->path, path) == 0)
+		if (ls->fdname != NULL ? strcmp(ls->fdname, c->name) == 0 :
+		    strcmp(ls->path, c->socket) == 0)
 			return ls;
+	return NULL;
+}
+
+/* The client of conf that listener ls serves, or NULL. */
+static const struct conf_client *
+broker_lsock_client(const struct lsock *ls, const struct hush_conf *conf)
+{
+	size_t i;
+
+	for (i = 0; i < conf->nclients; i++)
+		if (ls->fdname != NULL ?
+		    strcmp(ls->fdname, conf->clients[i].name) == 0 :
+		    strcmp(ls->path, conf->clients[i].socket) == 0)
+			return &conf->clients[i];
 	return NULL;
 }
 
@@ -313,7 +335,7 @@ broker_bind_all(struct broker *b, const struct hush_conf *conf,
 		const struct conf_client *c = &conf->clients[i];
 		bool created = true;
 
-		if (broker_find_lsock(b, c->socket) != NULL)
+		if (broker_find_lsock(b, c) != NULL)
 			continue;
 		fd = -1;
 		for (j = 0; j < nact; j++)
@@ -325,8 +347,8 @@ broker_bind_all(struct broker *b, const struct hush_conf *conf,
 				    fcntl(fd, F_GETFL) | O_NONBLOCK);
 				break;
 			}
-		if (fd == -1 && (r = listener_bind(c, &fd, &lf, err,
-		    errlen)) != HUSH_OK)
+		if (fd == -1 && (r = listener_bind(c, &b->owner, &fd, &lf,
+		    err, errlen)) != HUSH_OK)
 			break;
 		if ((r = lsock_start(b, c, fd, created, created ? &lf : NULL,
 		    &ls, err, errlen)) != HUSH_OK)
@@ -334,10 +356,21 @@ broker_bind_all(struct broker *b, const struct hush_conf *conf,
 		ls->next = list;
 		list = ls;
 	}
+	/*
+	 * A passed socket nobody serves would leave its clients waiting
+	 * forever (systemd keeps it open): a configuration error.
+	 */
+	for (j = 0; j < nact && r == HUSH_OK; j++)
+		if (afds[j] >= 0) {
+			snprintf(err, errlen, "socket activation: fd %d is "
+			    "named \"%s\", but no [client] section has that "
+			    "name (FileDescriptorName= must name the client "
+			    "the socket serves)", afds[j], anames[j]);
+			r = HUSH_ERR_CONFIG;
+		}
 	for (j = 0; j < nact; j++)
 		if (afds[j] >= 0)
-			broker_log("socket activation: no client named \"%s\"; "
-			    "fd %d left unused", anames[j], afds[j]);
+			close(afds[j]);
 	if (r != HUSH_OK) {
 		while ((ls = list) != NULL) {
 			list = ls->next;
@@ -357,7 +390,7 @@ broker_reload(struct broker *b)
 	struct lsock *fresh = NULL, *ls, **lp;
 	struct gen *g;
 	char err[BROKER_ERR_MAX], why[64];
-	size_t i;
+	size_t i, nfailed = 0;
 
 	conf_errs_init(&errs);
 	if (conf_load(&nc, b->conf_path, CONF_DEFAULT, rules_check_conf,
@@ -377,6 +410,19 @@ broker_reload(struct broker *b)
 		return;
 	}
 	conf_errs_release(&errs);
+	/* systemd's sockets stay ours: each must keep a client to answer */
+	for (ls = b->listeners; ls != NULL; ls = ls->next)
+		if (ls->fdname != NULL && broker_lsock_client(ls, &nc) ==
+		    NULL) {
+			snprintf(err, sizeof(err), "socket activation: the "
+			    "socket named \"%s\" (%s) has no [client] "
+			    "section in the new configuration; nothing would "
+			    "answer it", ls->fdname, ls->path);
+			conf_release(&nc);
+			broker_log("reload rejected: %s", err);
+			broker_audit(b, "reload", "rejected", err);
+			return;
+		}
 	if (broker_bind_all(b, &nc, &fresh, err, sizeof(err)) != HUSH_OK ||
 	    audit_reopen(&b->audit, nc.broker.audit_log, err, sizeof(err)) !=
 	    HUSH_OK) {
@@ -391,11 +437,8 @@ broker_reload(struct broker *b)
 	}
 	/* kept sockets get the new client and mode; gone ones close */
 	for (lp = &b->listeners; (ls = *lp) != NULL;) {
-		const struct conf_client *c = NULL;
+		const struct conf_client *c = broker_lsock_client(ls, &nc);
 
-		for (i = 0; i < nc.nclients; i++)
-			if (strcmp(nc.clients[i].socket, ls->path) == 0)
-				c = &nc.clients[i];
 		if (c == NULL) {
 			*lp = ls->next;
 			lsock_close(ls);
@@ -409,9 +452,12 @@ broker_reload(struct broker *b)
 				ls->client = n;
 			}
 		}
-		if (ls->created && listener_apply_mode(c, err, sizeof(err)) !=
-		    HUSH_OK)
+		/* through the socket's own descriptor, never by name */
+		if (ls->created && listener_apply_mode(c, &b->owner, &ls->lf,
+		    err, sizeof(err)) != HUSH_OK) {
 			broker_log("reload: %s", err);
+			nfailed++;
+		}
 		lp = &ls->next;
 	}
 	*lp = fresh;
@@ -424,6 +470,15 @@ broker_reload(struct broker *b)
 	gen_unref(b->gen);
 	b->gen = g;
 	b->log_dirty = true;
+	if (nfailed > 0) {
+		/* the policy is in force (revocations must bite); say what
+		 * did not follow */
+		snprintf(why, sizeof(why), "%zu socket change%s failed", nfailed,
+		    nfailed == 1 ? "" : "s");
+		broker_log("configuration reloaded, but %s (see above)", why);
+		broker_audit(b, "reload", "partial", why);
+		return;
+	}
 	broker_log("configuration reloaded");
 	broker_audit(b, "reload", "ok", NULL);
 }
@@ -529,6 +584,41 @@ out:
 	return r;
 }
 
+/*
+ * The janitor gets the socket files created so far; after the drop
+ * hushd cannot remove those in directories root owns.
+ */
+static int
+broker_start_janitor(struct broker *b, char *err, size_t errlen)
+{
+	struct listener_file *lfs;
+	struct lsock *ls;
+	char **paths;
+	size_t n = 0;
+	int r;
+
+	for (ls = b->listeners; ls != NULL; ls = ls->next)
+		n++;
+	paths = calloc(n + 1, sizeof(*paths));
+	lfs = calloc(n + 1, sizeof(*lfs));
+	if (paths == NULL || lfs == NULL) {
+		free(paths);
+		free(lfs);
+		snprintf(err, errlen, "out of memory");
+		return HUSH_ERR_NOMEM;
+	}
+	n = 0;
+	for (ls = b->listeners; ls != NULL; ls = ls->next)
+		if (ls->created) {
+			paths[n] = ls->path;
+			lfs[n++] = ls->lf;
+		}
+	r = listener_janitor_start(paths, lfs, n, &b->janitor_fd, err, errlen);
+	free(paths);
+	free(lfs);
+	return r;
+}
+
 static void
 broker_on_walk_close(uv_handle_t *h, void *arg)
 {
@@ -562,11 +652,16 @@ broker_run(const char *conf_path, struct hush_conf *conf)
 	}
 	b->loop = &loop;
 	b->conf_path = conf_path;
+	b->janitor_fd = -1;
 	uv_timer_init(&loop, &b->stop_timer);
 	b->stop_timer.data = b;
 	watch_init(&b->watch, &loop);
-	if (broker_load_fp_key(b, conf, err, sizeof(err)) != HUSH_OK ||
+	if (privdrop_target(&conf->broker, &b->owner.uid, &b->owner.gid, err,
+	    sizeof(err)) != HUSH_OK ||
+	    broker_load_fp_key(b, conf, err, sizeof(err)) != HUSH_OK ||
 	    audit_init(&b->audit, &loop, conf->broker.audit_log, err,
+	    sizeof(err)) != HUSH_OK ||
+	    audit_set_owner(&b->audit, b->owner.uid, b->owner.gid, err,
 	    sizeof(err)) != HUSH_OK) {
 		broker_log("%s", err);
 		conf_release(conf);
@@ -578,6 +673,11 @@ broker_run(const char *conf_path, struct hush_conf *conf)
 	}
 	if (broker_bind_all(b, &b->gen->conf, &b->listeners, err,
 	    sizeof(err)) != HUSH_OK) {
+		broker_log("%s", err);
+		goto out;
+	}
+	if (privdrop_pending(&b->gen->conf.broker) &&
+	    broker_start_janitor(b, err, sizeof(err)) != HUSH_OK) {
 		broker_log("%s", err);
 		goto out;
 	}
@@ -617,6 +717,9 @@ out:
 	free(b->seen);
 	gen_unref(b->gen);
 	secbuf_unref(b->fp_key);
+	/* the janitor removes what this user could not */
+	if (b->janitor_fd != -1)
+		close(b->janitor_fd);
 	if (uv_loop_close(&loop) != 0) {
 		broker_log("internal error: handles left open at exit");
 		rc = HUSH_EXIT_FAIL;

@@ -75,6 +75,7 @@ struct lsock {
 	char			*client;	/* client name */
 	struct listener_file	 lf;
 	bool			 created;	/* our file: remove at exit */
+	char			*fdname;	/* socket activation's name */
 	bool			 keep;		/* reload bookkeeping */
 	struct lsock		*next;
 };
@@ -138,6 +139,8 @@ struct broker {
 	struct gen		*gen;
 	struct audit		 audit;
 	struct lsock		*listeners;
+	struct listener_owner	 owner;		/* the run-as user */
+	int			 janitor_fd;	/* -1, or the janitor's pipe */
 	uv_signal_t		 sig[3];
 	uv_timer_t		 stop_timer;
 	struct conn		*conns;

@@ -3,10 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "conf/conf.h"
 #include "conf/hush_err.h"
 #include "broker/broker.h"
+#include "broker/privdrop.h"
 #include "redact/rules.h"
 
 #define HUSHD_DEFAULT_CONF	"/etc/hush/hush.ini"
@@ -35,6 +38,53 @@ hushd_check(const char *path, struct hush_conf *conf)
 		fprintf(stderr, "%s\n", errs.msgs[i]);
 	conf_errs_release(&errs);
 	return r == HUSH_OK ? HUSH_EXIT_OK : HUSH_EXIT_CONFIG;
+}
+
+/*
+ * Root reads everything, so a check as root passes while the daemon,
+ * once dropped to [broker] user, cannot read a source or its own
+ * configuration (and every reload then fails). A child drops to that
+ * user and loads the configuration again; what it cannot read is an
+ * error here, at start and in --check alike. 0 or HUSH_EXIT_CONFIG.
+ */
+static int
+hushd_check_as_user(const char *path, const struct hush_conf *conf)
+{
+	struct hush_conf c2;
+	struct conf_errs errs;
+	char err[256];
+	pid_t pid;
+	size_t i;
+	int st, r;
+
+	if (!privdrop_pending(&conf->broker))
+		return HUSH_EXIT_OK;
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) == -1) {
+		fprintf(stderr, "hushd: fork: cannot check the configuration "
+		    "as user %s\n", conf->broker.user);
+		return HUSH_EXIT_CONFIG;
+	}
+	if (pid == 0) {
+		if (privdrop(&conf->broker, err, sizeof(err)) != HUSH_OK) {
+			fprintf(stderr, "hushd: %s\n", err);
+			_exit(HUSH_EXIT_CONFIG);
+		}
+		conf_errs_init(&errs);
+		r = conf_load(&c2, path, CONF_DEFAULT, rules_check_conf, &errs);
+		for (i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s (as user %s, whom hushd runs as "
+			    "after dropping root)\n", errs.msgs[i],
+			    conf->broker.user);
+		fflush(stderr);
+		/* no cleanup: the process ends here, without atexit */
+		_exit(r == HUSH_OK ? HUSH_EXIT_OK : HUSH_EXIT_CONFIG);
+	}
+	while (waitpid(pid, &st, 0) == -1)
+		;
+	return WIFEXITED(st) && WEXITSTATUS(st) == HUSH_EXIT_OK ?
+	    HUSH_EXIT_OK : HUSH_EXIT_CONFIG;
 }
 
 int
@@ -80,6 +130,10 @@ main(int argc, char **argv)
 	}
 	if ((r = hushd_check(path, &conf)) != HUSH_EXIT_OK)
 		return r;
+	if ((r = hushd_check_as_user(path, &conf)) != HUSH_EXIT_OK) {
+		conf_release(&conf);
+		return r;
+	}
 	if (check) {
 		conf_release(&conf);
 		printf("ok\n");

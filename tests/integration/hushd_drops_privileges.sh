@@ -25,7 +25,9 @@ allow = cred
 [credential "cred"]
 source = file:$work/src/cred
 EOF
-chmod 600 "$work/hush.ini"
+# readable by the run-as user's group: reloads read it after the drop
+chgrp "$group" "$work/hush.ini"
+chmod 640 "$work/hush.ini"
 start_hushd "$work/gw.sock" || exit 1
 uids=$(awk '/^Uid:/ {print $2, $3, $4, $5}' "/proc/$pid/status")
 nuid=$(id -u nobody)

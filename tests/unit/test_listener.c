@@ -58,7 +58,8 @@ listener_binds_with_the_configured_mode(void **state)
 	char err[256];
 	int fd;
 
-	assert_int_equal(listener_bind(&f->c, &fd, &lf, err, sizeof(err)),
+	assert_int_equal(listener_bind(&f->c, NULL, &fd, &lf, err,
+	    sizeof(err)),
 	    HUSH_OK);
 	assert_int_equal(stat(f->path, &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
@@ -84,10 +85,12 @@ listener_replaces_a_stale_socket_and_refuses_a_live_one(void **state)
 	assert_int_not_equal(s = socket(AF_UNIX, SOCK_STREAM, 0), -1);
 	assert_int_equal(bind(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	close(s);
-	assert_int_equal(listener_bind(&f->c, &fd, &lf, err, sizeof(err)),
+	assert_int_equal(listener_bind(&f->c, NULL, &fd, &lf, err,
+	    sizeof(err)),
 	    HUSH_OK);
 	/* live: ours, listening */
-	assert_int_equal(listener_bind(&f->c, &fd2, &lf2, err, sizeof(err)),
+	assert_int_equal(listener_bind(&f->c, NULL, &fd2, &lf2, err,
+	    sizeof(err)),
 	    HUSH_ERR_IO);
 	assert_non_null(strstr(err, "in use by a running listener"));
 	close(fd);
@@ -106,7 +109,8 @@ listener_refuses_a_path_too_long_for_sun_path(void **state)
 	longp[0] = '/';
 	longp[sizeof(longp) - 1] = '\0';
 	f->c.socket = longp;
-	assert_int_equal(listener_bind(&f->c, &fd, &lf, err, sizeof(err)),
+	assert_int_equal(listener_bind(&f->c, NULL, &fd, &lf, err,
+	    sizeof(err)),
 	    HUSH_ERR_INVALID);
 	assert_non_null(strstr(err, "longer than"));
 	f->c.socket = f->path;
@@ -123,7 +127,8 @@ listener_leaves_a_file_that_is_not_a_socket(void **state)
 
 	assert_non_null(fp = fopen(f->path, "w"));
 	fclose(fp);
-	assert_int_equal(listener_bind(&f->c, &fd, &lf, err, sizeof(err)),
+	assert_int_equal(listener_bind(&f->c, NULL, &fd, &lf, err,
+	    sizeof(err)),
 	    HUSH_ERR_IO);
 	assert_non_null(strstr(err, "not a socket"));
 	assert_int_equal(access(f->path, F_OK), 0);

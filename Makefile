@@ -13,7 +13,7 @@ PKGS = cmake make pkg-config gcc clang libclang-rt-14-dev \
 
 # `make deb` and `make test-system` only: packaging tools, and what boots
 # and checks the package in a container.
-DEB_PKGS = debhelper dpkg-dev lintian
+DEB_PKGS = build-essential debhelper dpkg-dev lintian
 SYSTEM_PKGS = $(DEB_PKGS) debootstrap systemd-container
 # The container tests: podman (vfs, cgroupfs, runc) and compose 1.29
 # talking to podman's Docker API.
@@ -102,8 +102,14 @@ deb: deps-deb
 
 # The package booted under systemd and the static client in containers:
 # tests/system/run.sh runs every tests/system/*.sh.
+# The cached root is built while the package compiles (its failure, if
+# any, is reported by the test that needs it).
 test-system: deps-system
-	$(MAKE) --no-print-directory deb static-client
+	@mkdir -p $(BUILD)/system
+	bash tests/system/hushd_systemd_units.sh --prepare \
+		>$(BUILD)/system/prepare.log 2>&1 & \
+	$(MAKE) --no-print-directory deb static-client; rc=$$?; wait; \
+	[ $$rc = 0 ]
 	HUSH_SRC=$(CURDIR) HUSH_BUILD=$(CURDIR)/$(BUILD) bash tests/system/run.sh
 
 clean:

@@ -10,13 +10,14 @@
 # Debian package sets /lib/systemd/system.
 
 set(HUSH_CONFDIR "/etc/hush" CACHE PATH "where hush.ini is installed")
-# Not cache variables, so that a new PREFIX moves them; -D still overrides.
+# Relative to the prefix unless given absolute (the Debian package gives
+# /lib/systemd/system), so that `cmake --install --prefix` moves them too.
 foreach(pair "SYSTEMD_UNITDIR;systemd/system" "SYSUSERSDIR;sysusers.d"
     "TMPFILESDIR;tmpfiles.d")
   list(GET pair 0 var)
   list(GET pair 1 sub)
   if(NOT DEFINED HUSH_${var})
-    set(HUSH_${var} "${CMAKE_INSTALL_PREFIX}/lib/${sub}")
+    set(HUSH_${var} "lib/${sub}")
   endif()
 endforeach()
 set(HUSH_LOGROTATEDIR "/etc/logrotate.d" CACHE PATH "logrotate.d directory")
@@ -31,12 +32,18 @@ install(FILES docs/man/hush.1 docs/man/hush-redact.1
   DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES docs/man/hushd.8 DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
 
-# The unit names hushd where this prefix puts it.
-file(READ contrib/systemd/hushd.service HUSH_UNIT)
-string(REPLACE "/usr/sbin/hushd" "${CMAKE_INSTALL_FULL_SBINDIR}/hushd"
-  HUSH_UNIT "${HUSH_UNIT}")
-string(REPLACE "/etc/hush/" "${HUSH_CONFDIR}/" HUSH_UNIT "${HUSH_UNIT}")
-file(WRITE ${CMAKE_BINARY_DIR}/hushd.service "${HUSH_UNIT}")
+# The unit names hushd where this prefix puts it, decided at install time
+# (`cmake --install --prefix` may differ from the configured prefix).
+install(CODE "
+  set(sbin \"${CMAKE_INSTALL_SBINDIR}\")
+  if(NOT IS_ABSOLUTE \"\${sbin}\")
+    set(sbin \"\${CMAKE_INSTALL_PREFIX}/\${sbin}\")
+  endif()
+  file(READ \"${CMAKE_SOURCE_DIR}/contrib/systemd/hushd.service\" unit)
+  string(REPLACE \"/usr/sbin/hushd\" \"\${sbin}/hushd\" unit \"\${unit}\")
+  string(REPLACE \"/etc/hush/\" \"${HUSH_CONFDIR}/\" unit \"\${unit}\")
+  file(WRITE \"${CMAKE_BINARY_DIR}/hushd.service\" \"\${unit}\")
+")
 install(FILES ${CMAKE_BINARY_DIR}/hushd.service
   DESTINATION ${HUSH_SYSTEMD_UNITDIR})
 install(FILES contrib/systemd/hush.sysusers

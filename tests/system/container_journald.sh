@@ -9,7 +9,7 @@
 
 require_containers
 need_release_build || { fail "release build"; finish; exit 1; }
-need_image hush-test-debian ctr $CTR_PKGS || { fail "Debian image from a debootstrap root"; finish; exit 1; }
+need_image hush-test-debian "$CTR_ROOT" $CTR_PKGS || { fail "Debian image from a debootstrap root"; finish; exit 1; }
 
 host=$work/host
 mkdir -p "$host" "$work/agent" "$work/out"

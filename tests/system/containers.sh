@@ -13,7 +13,7 @@
 require_containers
 need_release_build || { fail "release build"; finish; exit 1; }
 need_static_client || { fail "static client (make static-client)"; finish; exit 1; }
-need_image hush-test-debian ctr $CTR_PKGS || { fail "Debian image from a debootstrap root"; finish; exit 1; }
+need_image hush-test-debian "$CTR_ROOT" $CTR_PKGS || { fail "Debian image from a debootstrap root"; finish; exit 1; }
 # The static client's image: that file and nothing else.
 mkdir -p "$work/scratch"
 install -m 755 "$HUSH_STATIC" "$work/scratch/hush"

@@ -22,22 +22,31 @@ runroot = "$pm_root/run"
 EOF
 export CONTAINERS_CONF=$pm_conf/containers.conf
 export CONTAINERS_STORAGE_CONF=$pm_conf/storage.conf
-# The Debian image's packages: curl for the socket, systemd for journald,
-# the runtime libraries of hush-redact.
-CTR_PKGS="curl ca-certificates systemd libsodium23 libjansson4 libinih1 libpcre2-8-0"
+# The Debian image is made from the root the systemd test boots
+# (hushd_systemd_units.sh, whose root_pkgs list is read here so that the
+# two never disagree and the root is built once, while make test-system
+# compiles the package): it has curl for the socket, systemd for
+# journald, and hush-redact's runtime libraries.
+CTR_ROOT=hush-systemd
+CTR_PKGS=$(sed -n '/^root_pkgs="/,/"/p' "$src/tests/system/hushd_systemd_units.sh" 2>/dev/null |
+    sed -e 's/^root_pkgs=//' -e 's/"//g' | tr -s ' \n' ' ')
+if [ -z "${CTR_PKGS// /}" ]; then
+	CTR_ROOT=ctr
+	CTR_PKGS="curl systemd libsodium23 libjansson4 libinih1 libpcre2-8-0"
+fi
 PODMAN=(podman --storage-driver vfs --cgroup-manager cgroupfs --runtime runc)
 PODMAN_RUN=(run --rm --network none --ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
 
-# Skips (exit 0 with the reason) only when this machine cannot make the
+# Skips (exit 77 with a SKIP: line, as tests/system/run.sh expects) only when this machine cannot make the
 # namespaces a container needs; anything else that fails is a failure.
 require_containers() {
 	if [ "$(id -u)" != 0 ]; then
 		echo "SKIP: container tests need root (podman as root, bind mounts)"
-		exit 0
+		exit 77
 	fi
 	if ! unshare --mount --pid --uts --ipc --fork true 2>/dev/null; then
 		echo "SKIP: this machine cannot create namespaces (unshare failed): no containers here"
-		exit 0
+		exit 77
 	fi
 	apt_install podman runc uidmap || { fail "install podman"; finish; exit 1; }
 }

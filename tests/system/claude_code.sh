@@ -48,7 +48,6 @@ run_claude() {
 	    HUSH_SOCKET="$sock" ANTHROPIC_BASE_URL="$API_URL" "${agent_env[@]}" \
 	    timeout 300 "$@" </dev/null )
 }
-calls() { grep -c '"path": "/v1/messages' "$API_LOG"; }
 
 # 1. hush exec -e ANTHROPIC_API_KEY=anthropic-key -- claude -p
 : > "$API_LOG"

@@ -20,6 +20,7 @@ install -m 755 "$HUSH_STATIC" "$work/scratch/hush"
 tar -C "$work/scratch" -c hush | "${PODMAN[@]}" import - localhost/hush-test-static:latest >"$work/import.log" 2>&1 ||
     { fail "scratch image with the static client"; finish; exit 1; }
 pass "images built locally (no registry)"
+"${PODMAN[@]}" image prune -f >/dev/null 2>&1 || true	# the previous run's
 
 host=$work/host
 mkdir -p "$host/.codex" "$host/.claude" "$work/agent"

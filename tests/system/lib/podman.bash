@@ -68,6 +68,8 @@ need_image() {
 			    "localhost/$img:latest" >"$pm_root/import.log" 2>&1 ||
 			    { cat "$pm_root/import.log"; exit 1; }
 			echo "$stamp" > "$pm_root/$img.stamp"
+			# The image this one replaced: nothing uses it any more.
+			"${PODMAN[@]}" image prune -f >/dev/null 2>&1 || true
 		fi
 	) 8>"$pm_root/.import.lock"
 }

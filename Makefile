@@ -9,12 +9,15 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PKGS = cmake make pkg-config gcc clang libclang-rt-14-dev \
 	libuv1-dev libsodium-dev libpcre2-dev libinih-dev libjansson-dev \
 	libhttp-parser-dev libcmocka-dev libvectorscan-dev curl socat python3 \
-	git time
+	git time rsyslog
 
 # `make deb` and `make test-system` only: packaging tools, and what boots
 # and checks the package in a container.
 DEB_PKGS = build-essential debhelper dpkg-dev lintian
 SYSTEM_PKGS = $(DEB_PKGS) debootstrap systemd-container procps
+# The container tests: podman (vfs, cgroupfs, runc) and compose 1.29
+# talking to podman's Docker API.
+SYSTEM_PKGS += podman runc docker-compose
 
 PREFIX ?= /usr/local
 DESTDIR ?=

@@ -217,27 +217,70 @@ client_credential(const char *sock, const char *name, const char *cmd,
 	return HUSH_OK;
 }
 
-/* Writes value to path atomically, created with mode (no chmod window). */
+/*
+ * Creates the missing directories above path, 0700 each, the way a fresh
+ * container lacks ~/.codex. Errors name the target, the path the user
+ * gave, and say which directory could not be made.
+ */
+static int
+client_make_parents(const char *path)
+{
+	char dir[4096];
+	size_t n = strlen(path), i;
+
+	if (n >= sizeof(dir)) {
+		fprintf(stderr, "hush get: %s: path too long\n", path);
+		return HUSH_ERR_TOO_LARGE;
+	}
+	memcpy(dir, path, n + 1);
+	/* Drop the last component (and any trailing slashes before it). */
+	while (n > 0 && dir[n - 1] != '/')
+		n--;
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	dir[n] = '\0';
+	for (i = 1; i <= n; i++) {
+		if (i < n && dir[i] != '/')
+			continue;
+		dir[i] = '\0';
+		/* EEXIST for a non-directory shows up below as ENOTDIR. */
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+			fprintf(stderr, "hush get: %s: cannot create directory "
+			    "%s: %s\n", path, dir, strerror(errno));
+			return HUSH_ERR_IO;
+		}
+		if (i < n)
+			dir[i] = '/';
+	}
+	return HUSH_OK;
+}
+
+/*
+ * Writes value to path atomically, created with mode (no chmod window).
+ * The temporary file is our detail: every error names path.
+ */
 static int
 client_write_file(const char *path, mode_t mode, const struct secbuf *v)
 {
 	char tmp[4096];
-	int fd, n;
+	int fd, n, r;
 
 	n = snprintf(tmp, sizeof(tmp), "%s.hush-XXXXXX", path);
 	if (n < 0 || (size_t)n >= sizeof(tmp)) {
 		fprintf(stderr, "hush get: %s: path too long\n", path);
 		return HUSH_ERR_TOO_LARGE;
 	}
+	if ((r = client_make_parents(path)) != HUSH_OK)
+		return r;
 	if ((fd = mkstemp(tmp)) == -1) {
-		fprintf(stderr, "hush get: %s: %s\n", tmp, strerror(errno));
+		fprintf(stderr, "hush get: %s: %s\n", path, strerror(errno));
 		return HUSH_ERR_IO;
 	}
 	/* mkstemp made it 0600 and empty; set the final mode before data */
 	if (fchmod(fd, mode) != 0 ||
 	    fdio_write_all(fd, (const char *)secbuf_data(v),
 	    secbuf_len(v)) != 0 || fsync(fd) != 0) {
-		fprintf(stderr, "hush get: %s: %s\n", tmp, strerror(errno));
+		fprintf(stderr, "hush get: %s: %s\n", path, strerror(errno));
 		close(fd);
 		unlink(tmp);
 		return HUSH_ERR_IO;

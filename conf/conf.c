@@ -58,10 +58,8 @@ static const char *const client_keys[] = {
 	NULL
 };
 static const char *const credential_keys[] = {
-	"source", "json_field", "json_omit", "content_type", "max_size",
-	"timeout", "cache", "key_file",
-	"env",
-	NULL
+	"source", "json_field", "json_omit", "json_blank", "content_type",
+	"max_size", "timeout", "cache", "key_file", "env", NULL
 };
 static const char *const rule_keys[] = {
 	"pattern", "keywords", "secret_group", "description", "check",
@@ -1299,6 +1297,12 @@ conv_cred(struct loader *ld, const struct raw_section *s, struct conf_cred *c)
 			get_list(&cv, &c->json_omit, &c->njson_omit);
 			for (j = 0; j < c->njson_omit; j++)
 				check_json_path(&cv, c->json_omit[j]);
+		} else if (KEY("json_blank")) {
+			size_t j;
+
+			get_list(&cv, &c->json_blank, &c->njson_blank);
+			for (j = 0; j < c->njson_blank; j++)
+				check_json_path(&cv, c->json_blank[j]);
 		} else if (KEY("content_type")) {
 			/* It becomes a response header: no CR/LF/controls. */
 			get_string(&cv, &c->content_type);
@@ -1335,6 +1339,10 @@ conv_cred(struct loader *ld, const struct raw_section *s, struct conf_cred *c)
 	if (c->json_field != NULL && c->json_omit != NULL)
 		ERR(ld, conf_where_key(&c->where, "json_omit"), "credential "
 		    "\"%s\": json_field and json_omit exclude each other",
+		    c->name);
+	if (c->json_field != NULL && c->json_blank != NULL)
+		ERR(ld, conf_where_key(&c->where, "json_blank"), "credential "
+		    "\"%s\": json_field and json_blank exclude each other",
 		    c->name);
 	if (c->kind == CONF_SRC_SEALED && c->key_file == NULL)
 		ERR(ld, s->loc, "credential \"%s\": sealed: needs key_file",
@@ -1671,7 +1679,8 @@ conf_release(struct hush_conf *conf)
 		free(c->arg);
 		free(c->json_field);
 		val_list_free(c->json_omit);
-		val_list_free(c->env);
+	"source", "json_field", "json_omit", "json_blank", "content_type",
+	"max_size", "timeout", "cache", "key_file", "env", NULL
 		free(c->content_type);
 		free(c->key_file);
 		where_release(&c->where);

@@ -129,6 +129,8 @@ struct conf_cred {
 	char		*json_field;	/* dotted path, or NULL */
 	char		**json_omit;	/* NULL-terminated dotted paths, or NULL */
 	size_t		 njson_omit;
+	char		**json_blank;	/* NULL-terminated: served as "" */
+	size_t		 njson_blank;
 	char		*content_type;
 	uint64_t	 max_size;
 	uint64_t	 timeout_ms;	/* exec: kill after */

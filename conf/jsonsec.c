@@ -210,18 +210,43 @@ int
 jsonsec_omit(const uint8_t *doc, size_t len, char *const *paths, size_t max,
     struct secbuf **outp, char why[JSONSEC_WHY_MAX])
 {
-	json_t *root = NULL, *parent;
+	return jsonsec_edit(doc, len, paths, NULL, max, outp, why);
+}
+
+int
+jsonsec_edit(const uint8_t *doc, size_t len, char *const *omit,
+    char *const *blank, size_t max, struct secbuf **outp,
+    char why[JSONSEC_WHY_MAX])
+{
+	json_t *root = NULL, *parent, *empty;
 	const char *last = NULL;
 	size_t lastlen = 0, i;
 	int r;
 
 	if ((r = jsonsec_parse(doc, len, &root, why)) != HUSH_OK)
 		goto out;
-	for (i = 0; paths != NULL && paths[i] != NULL; i++) {
-		parent = jsonsec_walk(root, paths[i], 1, &last, &lastlen);
+	for (i = 0; omit != NULL && omit[i] != NULL; i++) {
+		parent = jsonsec_walk(root, omit[i], 1, &last, &lastlen);
 		/* A field already absent is what the caller wants. */
 		if (parent != NULL)
 			(void)json_object_deln(parent, last, lastlen);
+	}
+	for (i = 0; blank != NULL && blank[i] != NULL; i++) {
+		parent = jsonsec_walk(root, blank[i], 1, &last, &lastlen);
+		/*
+		 * Only a field that exists is blanked: inventing one (or
+		 * its parent objects) would change the document's shape,
+		 * e.g. give an API-key auth.json a "tokens" object.
+		 */
+		if (parent == NULL ||
+		    json_object_getn(parent, last, lastlen) == NULL)
+			continue;
+		if ((empty = json_string("")) == NULL ||
+		    json_object_setn_new(parent, last, lastlen, empty) != 0) {
+			snprintf(why, JSONSEC_WHY_MAX, "out of memory");
+			r = HUSH_ERR_NOMEM;
+			goto out;
+		}
 	}
 	r = jsonsec_dump(root, max, outp, why);
 out:

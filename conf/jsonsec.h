@@ -40,4 +40,16 @@ int jsonsec_field(const uint8_t *doc, size_t len, const char *path,
 int jsonsec_omit(const uint8_t *doc, size_t len, char *const *paths,
     size_t max, struct secbuf **outp, char why[JSONSEC_WHY_MAX]);
 
+/*
+ * The document without the fields at the omit paths and with the fields at
+ * the blank paths replaced by "" (either list NULL-terminated or NULL; a
+ * missing field is left missing), as compact JSON in the original key
+ * order. Blanking keeps the key for readers that require it (Codex refuses
+ * an auth.json without tokens.refresh_token) while serving none of its
+ * value. At most max bytes. Errors as for jsonsec_field.
+ */
+int jsonsec_edit(const uint8_t *doc, size_t len, char *const *omit,
+    char *const *blank, size_t max, struct secbuf **outp,
+    char why[JSONSEC_WHY_MAX]);
+
 #endif

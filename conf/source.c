@@ -313,9 +313,9 @@ source_transform(const struct conf_cred *c, size_t max, struct secbuf **sbp,
 	if (c->json_field != NULL)
 		r = jsonsec_field(secbuf_data(*sbp), secbuf_len(*sbp),
 		    c->json_field, max, &out, why);
-	else if (c->json_omit != NULL)
-		r = jsonsec_omit(secbuf_data(*sbp), secbuf_len(*sbp),
-		    c->json_omit, max, &out, why);
+	else if (c->json_omit != NULL || c->json_blank != NULL)
+		r = jsonsec_edit(secbuf_data(*sbp), secbuf_len(*sbp),
+		    c->json_omit, c->json_blank, max, &out, why);
 	else
 		return HUSH_OK;
 	if (r != HUSH_OK)

@@ -23,6 +23,7 @@
 #include "conf/hush_err.h"
 #include "conf/secbuf.h"
 #include "conf/source.h"
+#include "redact/mmexternal.h"
 #include "redact/redact.h"
 #include "redact/rules.h"
 
@@ -75,7 +76,9 @@ usage(FILE *f)
 	    "  --check            print FILE:LINE: rule for each secret, "
 	    "exit 1 if any\n"
 	    "  --list-rules       the rules, their keywords and "
-	    "descriptions\n");
+	    "descriptions\n"
+	    "  --rsyslog-mmexternal  speak rsyslog's mmexternal protocol "
+	    "(interface.input=\"msg\")\n");
 }
 
 /* Output */
@@ -405,6 +408,7 @@ enum {
 	OPT_STATS,
 	OPT_CHECK,
 	OPT_LIST,
+	OPT_MMEXTERNAL,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -421,6 +425,7 @@ main(int argc, char **argv)
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "list-rules", no_argument, NULL, OPT_LIST },
+		{ "rsyslog-mmexternal", no_argument, NULL, OPT_MMEXTERNAL },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 }
@@ -434,7 +439,7 @@ main(int argc, char **argv)
 	struct run *rn = NULL;
 	uint8_t *ibuf = NULL;
 	unsigned flags = 0;
-	bool list = false, conf_loaded = false;
+	bool list = false, conf_loaded = false, mmx = false;
 	char msg[320];
 	int c, r, status = HUSH_EXIT_FAIL;
 
@@ -484,6 +489,9 @@ main(int argc, char **argv)
 		case OPT_LIST:
 			list = true;
 			break;
+		case OPT_MMEXTERNAL:
+			mmx = true;
+			break;
 		case 'h':
 		case OPT_HELP:
 			usage(stdout);
@@ -499,6 +507,14 @@ main(int argc, char **argv)
 			status = HUSH_EXIT_USAGE;
 			goto out;
 		}
+	}
+
+	/* rsyslog gives the messages on stdin; a reply per message only. */
+	if (mmx && (optind != argc || rn->check || list)) {
+		fprintf(stderr, "hush-redact: --rsyslog-mmexternal reads "
+		    "stdin and takes no FILE, --check or --list-rules\n");
+		status = HUSH_EXIT_USAGE;
+		goto out;
 	}
 
 	status = HUSH_EXIT_CONFIG;
@@ -558,6 +574,13 @@ main(int argc, char **argv)
 		goto out;
 	}
 
+	if (mmx) {
+		r = mmx_run(rules, STDIN_FILENO);
+		/* rsyslog closing the pipe is its way of stopping us. */
+		status = (r == HUSH_OK || r == HUSH_ERR_DENIED) ?
+		    HUSH_EXIT_OK : HUSH_EXIT_FAIL;
+		goto out;
+	}
 	if ((ibuf = malloc(MAIN_IBUF)) == NULL ||
 	    (rn->out.buf = malloc(MAIN_OBUF)) == NULL) {
 		fprintf(stderr, "hush-redact: out of memory\n");

@@ -484,6 +484,12 @@ conf_source_errors_are_reported_at_their_line(void **state)
 	expect_error("[credential \"a\"]\nsource = env:A\njson_field = a\n"
 	    "json_omit = b\n", "t.ini:4: credential \"a\": json_field and "
 	    "json_omit exclude each other");
+	expect_error("[credential \"a\"]\nsource = env:A\njson_field = a\n"
+	    "json_blank = b\n", "t.ini:4: credential \"a\": json_field and "
+	    "json_blank exclude each other");
+	expect_error("[credential \"a\"]\nsource = env:A\n"
+	    "json_blank = b, c.\n",
+	    "t.ini:3: json_blank: invalid JSON path \"c.\"");
 	expect_error("[credential \"a\"]\nsource = env:A\n"
 	    "content_type = text/plain\x01\n",
 	    "t.ini:3: content_type: invalid value");

@@ -997,6 +997,45 @@ source_json_omit_of_missing_fields_is_fine(void **state)
 }
 
 static void
+source_json_blank_keeps_the_field_as_an_empty_string(void **state)
+{
+	struct conf_cred c;
+	char p[PATH_MAX];
+	char *blank[] = { (char *)"tokens.refresh_token", NULL };
+
+	(void)state;
+	cred_init(&c, CONF_SRC_FILE, dpath(p, sizeof(p), "codex-auth.json"));
+	c.json_blank = blank;
+	c.njson_blank = 1;
+	/* Codex refuses an auth.json without the key: keep it, empty. */
+	LOAD_OK(&c, "{\"auth_mode\":\"chatgpt\",\"OPENAI_API_KEY\":null,"
+	    "\"tokens\":{\"id_token\":\"eyJ.test-id.sig\",\"access_token\":"
+	    "\"test-access-token\",\"refresh_token\":\"\","
+	    "\"account_id\":\"acct-test\"},"
+	    "\"last_refresh\":\"2026-11-20T10:00:00Z\"}");
+}
+
+static void
+source_json_blank_of_missing_fields_invents_nothing(void **state)
+{
+	struct conf_cred c;
+	char p[PATH_MAX];
+	char *blank[] = { (char *)"tokens.nope", (char *)"nope.deeper",
+	    (char *)"auth_mode.x", (char *)"tokens", NULL };
+	char *omit[] = { (char *)"last_refresh", NULL };
+
+	(void)state;
+	cred_init(&c, CONF_SRC_FILE, dpath(p, sizeof(p), "codex-auth.json"));
+	/* A whole object blanked is "" too: none of its values is served. */
+	c.json_blank = blank;
+	c.njson_blank = 4;
+	c.json_omit = omit;
+	c.njson_omit = 1;
+	LOAD_OK(&c, "{\"auth_mode\":\"chatgpt\",\"OPENAI_API_KEY\":null,"
+	    "\"tokens\":\"\"}");
+}
+
+static void
 source_not_valid_json_names_the_line_never_the_content(void **state)
 {
 	struct conf_cred c;
@@ -1300,6 +1339,8 @@ main(void)
 		cmocka_unit_test(source_json_field_null_or_empty_is_an_error),
 		cmocka_unit_test(source_json_omit_removes_nested_fields_keeping_key_order),
 		cmocka_unit_test(source_json_omit_of_missing_fields_is_fine),
+		cmocka_unit_test(source_json_blank_keeps_the_field_as_an_empty_string),
+		cmocka_unit_test(source_json_blank_of_missing_fields_invents_nothing),
 		cmocka_unit_test(source_not_valid_json_names_the_line_never_the_content),
 		cmocka_unit_test(source_json_with_duplicate_keys_is_refused),
 		cmocka_unit_test(source_json_result_larger_than_max_size_is_an_error),

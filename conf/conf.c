@@ -1679,8 +1679,8 @@ conf_release(struct hush_conf *conf)
 		free(c->arg);
 		free(c->json_field);
 		val_list_free(c->json_omit);
-	"source", "json_field", "json_omit", "json_blank", "content_type",
-	"max_size", "timeout", "cache", "key_file", "env", NULL
+		val_list_free(c->json_blank);
+		val_list_free(c->env);
 		free(c->content_type);
 		free(c->key_file);
 		where_release(&c->where);

@@ -5,7 +5,7 @@
 #include <sodium.h>
 
 #include "conf/hush_err.h"
-#include "broker/broker.h"
+#include "broker/internal.h"
 #include "broker/route.h"
 
 #define CONN_LIST_MAX		(256 * 1024)

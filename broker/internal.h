@@ -16,6 +16,7 @@
 
 #include "conf/conf.h"
 #include "conf/secbuf.h"
+#include "redact/fp.h"
 #include "redact/redact.h"
 #include "broker/broker.h"
 #include "broker/audit.h"
@@ -25,7 +26,6 @@
 #include "broker/peer.h"
 #include "broker/watch.h"
 
-#define BROKER_FP_KEY_BYTES	32
 #define CONN_BUF_SIZE		1024	/* bytes read ahead of the parser */
 #define CONN_HEAD_SIZE		512	/* response head + small body */
 /*

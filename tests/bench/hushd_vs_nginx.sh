@@ -99,10 +99,11 @@ sed 's/^/flood: /' "$work/flood.out"
 
 echo "== 10,000 idle connections"
 rss0=$(awk '/VmRSS/ {print $2}' "/proc/$hpid/status")
-"$load" -s "$work/bench.sock" -i 10000 -t 4 > "$work/idle.out" &
+"$load" -s "$work/bench.sock" -i 10000 -t 10 > "$work/idle.out" &
 idle=$!
-sleep 3
+sleep 8
 rss1=$(awk '/VmRSS/ {print $2}' "/proc/$hpid/status")
-wait "$idle"
+st=0; wait "$idle" || st=$?
 cat "$work/idle.out"
+[ "$st" = 0 ] || echo "hushd_load -i exited $st"
 echo "hushd RSS: ${rss0} KiB before, ${rss1} KiB with 10,000 idle connections"

@@ -23,6 +23,7 @@
 #include <ini.h>
 
 #include "conf/allow.h"
+#include "conf/api.h"
 #include "conf/conf.h"
 #include "conf/hush_err.h"
 #include "conf/source.h"
@@ -407,9 +408,12 @@ parse_section(struct file_ctx *fc, const char *line)
 		ERR(ld, loc, "[%s] takes no name", word);
 		return;
 	}
-	if (sec_has_subject[kind] && !is_name(subject, "._-:")) {
+	/* the API's name check: a name the daemon could never serve is
+	 * refused here, with its line, rather than 404 at run time */
+	if (sec_has_subject[kind] && !api_name_ok(subject, strlen(subject))) {
 		ERR(ld, loc, "invalid %s name \"%s\" (use letters, digits, "
-		    "'.', '_', '-', ':')", word, subject);
+		    "'.', '_', '-', ':'; at most %d; not \".\" or \"..\")",
+		    word, subject, API_MAX_NAME);
 		return;
 	}
 	for (i = 0; i < ld->nsecs; i++) {

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
+#include "redact/fp.h"
 #include "conf/secbuf.h"
 
 /* Limits of the engine. */
@@ -28,8 +29,6 @@
 #define REDACT_MAX_LITERALS	65536
 #define REDACT_MAX_LITERAL_LEN	(1 << 20)
 #define REDACT_MAX_STATES	(1 << 22)	/* of the automaton */
-#define REDACT_FP_KEY_BYTES	32
-#define REDACT_FP_CHARS		12
 #define REDACT_MAX_RULES	4096
 #define REDACT_HS_MIN_REPEAT	8	/* see scan_relax() */
 #define REDACT_BATCH_BYTES	(1 << 20)	/* lines scanned in one call */
@@ -139,7 +138,7 @@ struct redact_rules {
 	char		*format;
 	size_t		 min_literal;
 	size_t		 max_line;
-	uint8_t		 fp_key[REDACT_FP_KEY_BYTES];
+	struct secbuf	*fp_key;	/* redact_fp's key */
 	bool		 compiled;
 	/*
 	 * The reference engine: keywords in the automaton and PCRE2 only,

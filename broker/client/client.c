@@ -13,13 +13,14 @@
 #include <unistd.h>
 
 #include <http_parser.h>
+#include <jansson.h>
 #include <sodium.h>
 
 #include "conf/fdio.h"
 #include "conf/hush_err.h"
 #include "conf/values.h"
-#include "broker/client.h"
-#include "broker/route.h"
+#include "broker/client/client.h"
+#include "conf/api.h"
 
 struct client_resp {
 	struct secbuf	*body;
@@ -171,37 +172,38 @@ out:
 static void
 client_errmsg(const struct secbuf *body, char *out, size_t cap)
 {
-	const char *p = (const char *)secbuf_data(body), *q;
-	size_t len = secbuf_len(body), n;
+	json_t *j, *e;
+	const char *s;
+	size_t i, n = 0;
 
 	snprintf(out, cap, "no reason given");
-	if (len < 12 || memcmp(p, "{\"error\":\"", 10) != 0)
+	if ((j = json_loadb((const char *)secbuf_data(body), secbuf_len(body),
+	    0, NULL)) == NULL)
 		return;
-	p += 10;
-	len -= 10;
-	if ((q = memchr(p, '"', len)) == NULL)
-		return;
-	n = (size_t)(q - p);
-	if (n >= cap)
-		n = cap - 1;
-	memcpy(out, p, n);
-	out[n] = '\0';
+	if ((e = json_object_get(j, "error")) != NULL &&
+	    (s = json_string_value(e)) != NULL) {
+		/* it goes to a terminal: printable ASCII only */
+		for (i = 0; s[i] != '\0' && n + 1 < cap; i++)
+			out[n++] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+		out[n] = '\0';
+	}
+	json_decref(j);
 }
 
 int
 client_credential(const char *sock, const char *name, const char *cmd,
     struct secbuf **valuep)
 {
-	char target[64 + ROUTE_MAX_NAME], err[512], why[160];
+	char target[64 + API_MAX_NAME], err[512], why[160];
 	struct secbuf *body = NULL;
 	int status = 0;
 
-	if (!route_name_ok(name, strlen(name))) {
+	if (!api_name_ok(name, strlen(name))) {
 		fprintf(stderr, "hush %s: \"%s\" is not a credential name\n",
 		    cmd, name);
 		return HUSH_ERR_INVALID;
 	}
-	snprintf(target, sizeof(target), "/v1/credentials/%s", name);
+	snprintf(target, sizeof(target), API_PATH_CREDS "/%s", name);
 	if (client_fetch(sock, target, &status, &body, err, sizeof(err)) !=
 	    HUSH_OK) {
 		fprintf(stderr, "hush %s: %s\n", cmd, err);
@@ -354,9 +356,11 @@ client_list_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *sock = NULL, *p, *end;
+	const char *sock = NULL;
 	struct secbuf *body = NULL;
+	json_t *j, *list, *v;
 	char err[512], why[160];
+	size_t i;
 	int c, status = 0;
 
 	while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
@@ -372,7 +376,7 @@ client_list_main(int argc, char **argv)
 	if (optind != argc)
 		goto usage;
 	sock = client_socket(sock);
-	if (client_fetch(sock, "/v1/credentials", &status, &body, err,
+	if (client_fetch(sock, API_PATH_CREDS, &status, &body, err,
 	    sizeof(err)) != HUSH_OK) {
 		fprintf(stderr, "hush list: %s\n", err);
 		return HUSH_EXIT_FAIL;
@@ -383,22 +387,31 @@ client_list_main(int argc, char **argv)
 		secbuf_unref(body);
 		return HUSH_EXIT_FAIL;
 	}
-	/* {"credentials":["a","b"]}: one name a line */
-	p = (const char *)secbuf_data(body);
-	end = p + secbuf_len(body);
-	if ((p = memchr(p, '[', (size_t)(end - p))) != NULL) {
-		while (p < end && *p != ']') {
-			const char *q;
-
-			if (*p++ != '"')
-				continue;
-			if ((q = memchr(p, '"', (size_t)(end - p))) == NULL)
-				break;
-			printf("%.*s\n", (int)(q - p), p);
-			p = q + 1;
-		}
-	}
+	/* {"credentials":["a","b"]}: one name a line; names only, so
+	 * jansson's copies hold nothing secret */
+	j = json_loadb((const char *)secbuf_data(body), secbuf_len(body), 0,
+	    NULL);
 	secbuf_unref(body);
+	if ((list = json_object_get(j, "credentials")) == NULL ||
+	    !json_is_array(list)) {
+		fprintf(stderr, "hush list: %s: the answer is not a "
+		    "credential list\n", sock);
+		json_decref(j);
+		return HUSH_EXIT_FAIL;
+	}
+	json_array_foreach(list, i, v) {
+		const char *s = json_string_value(v);
+
+		if (s == NULL || !api_name_ok(s, strlen(s))) {
+			fprintf(stderr, "hush list: %s: the answer holds "
+			    "something that is not a credential name\n",
+			    sock);
+			json_decref(j);
+			return HUSH_EXIT_FAIL;
+		}
+		printf("%s\n", s);
+	}
+	json_decref(j);
 	return HUSH_EXIT_OK;
 usage:
 	fprintf(stderr, "usage: hush list [-s SOCKET]\n");

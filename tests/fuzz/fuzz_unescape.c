@@ -40,7 +40,8 @@ put(struct obuf *o, const void *p, size_t len)
 		o->p = n;
 		o->cap = nc;
 	}
-	memcpy(o->p + o->len, p, len);
+	if (len > 0)	/* p may be NULL then: an empty line */
+		memcpy(o->p + o->len, p, len);
 	o->len += len;
 	o->p[o->len] = '\0';
 }

@@ -54,6 +54,7 @@ struct exec_out {
 	int			 from;	/* the child's pipe, or -1 at EOF */
 	struct redact_stream	*rs;
 	bool			 broken;
+	bool			 idled;	/* its held partial line was shown */
 };
 
 static volatile pid_t exec_child = -1;
@@ -263,6 +264,16 @@ exec_child_run(struct exec_cred *creds, size_t n, int out, int err, int go,
 	_exit(errno == ENOENT ? 127 : 126);
 }
 
+/*
+ * Whether a stream holds a partial line not yet shown: poll then waits
+ * REDACT_IDLE_MS only, so that a prompt goes out while the child waits.
+ */
+static bool
+exec_holding(const struct exec_out *o)
+{
+	return o->from != -1 && !o->idled && redact_stream_holding(o->rs);
+}
+
 /* Copies the child's output through the streams until both pipes end. */
 static void
 exec_pump(struct exec_out *outs)
@@ -271,7 +282,7 @@ exec_pump(struct exec_out *outs)
 	struct pollfd pfd[2];
 	nfds_t n;
 	ssize_t r;
-	int i;
+	int i, pr;
 
 	if ((buf = malloc(EXEC_CHUNK)) == NULL)
 		return;
@@ -283,10 +294,21 @@ exec_pump(struct exec_out *outs)
 			pfd[i].revents = 0;
 			n++;
 		}
-		if (poll(pfd, n, -1) < 0) {
+		pr = poll(pfd, n, exec_holding(&outs[0]) ||
+		    exec_holding(&outs[1]) ? REDACT_IDLE_MS : -1);
+		if (pr < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
+		}
+		if (pr == 0) {
+			/* once per pause: what stays held waits for input */
+			for (i = 0; i < 2; i++)
+				if (exec_holding(&outs[i])) {
+					outs[i].idled = true;
+					(void)redact_stream_idle(outs[i].rs);
+				}
+			continue;
 		}
 		for (i = 0; i < 2; i++) {
 			if (outs[i].from == -1 || pfd[i].revents == 0)
@@ -300,6 +322,7 @@ exec_pump(struct exec_out *outs)
 				outs[i].from = -1;
 				continue;
 			}
+			outs[i].idled = false;
 			(void)redact_stream_feed(outs[i].rs, buf, (size_t)r);
 		}
 	}
@@ -349,8 +372,8 @@ client_exec_main(int argc, char **argv)
 	static const int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
 	    SIGUSR2, SIGWINCH, SIGCONT, SIGTSTP };
 	struct exec_cred creds[EXEC_MAX_CREDS];
-	struct exec_out outs[2] = { { 1, -1, NULL, false },
-	    { 2, -1, NULL, false } };
+	struct exec_out outs[2] = { { 1, -1, NULL, false, false },
+	    { 2, -1, NULL, false, false } };
 	struct redact_rules *rules = NULL;
 	struct conf_errs errs;
 	struct sigaction sa;

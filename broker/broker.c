@@ -12,7 +12,7 @@
 
 #include "conf/fdio.h"
 #include "conf/hush_err.h"
-#include "broker/broker.h"
+#include "broker/internal.h"
 #include "broker/privdrop.h"
 #include "broker/upstream.h"
 #include "redact/redact.h"

@@ -5,7 +5,7 @@
 #include <sodium.h>
 
 #include "conf/hush_err.h"
-#include "broker/broker.h"
+#include "broker/internal.h"
 #include "broker/route.h"
 #include "broker/upstream.h"
 
@@ -612,7 +612,7 @@ conn_upstream(struct conn *cn)
 	if ((slash = memchr(t, '/', (size_t)(q - t))) == NULL)
 		slash = q;
 	nlen = (size_t)(slash - t);
-	if (!route_name_ok(t, nlen))
+	if (!api_name_ok(t, nlen))
 		nlen = 0;
 	memcpy(name, t, nlen);
 	name[nlen] = '\0';

@@ -3,31 +3,11 @@
 #include <http_parser.h>
 
 #include "conf/hush_err.h"
+#include "conf/api.h"
 #include "broker/route.h"
 
-#define ROUTE_CREDS	"/v1/credentials"
-#define ROUTE_HEALTH_PATH "/v1/health"
-
-int
-route_name_ok(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len > ROUTE_MAX_NAME)
-		return 0;
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-		    c == '-' || c == ':'))
-			return 0;
-	}
-	/* "." and ".." are path segments, never names */
-	if (s[0] == '.' && (len == 1 || (len == 2 && s[1] == '.')))
-		return 0;
-	return 1;
-}
+#define ROUTE_CREDS	API_PATH_CREDS
+#define ROUTE_HEALTH_PATH API_PATH_HEALTH
 
 static int
 route_is(const char *path, size_t len, const char *lit)
@@ -56,7 +36,7 @@ route_match(const char *target, size_t len, unsigned method,
 		size_t nlen = plen - pre - 1;
 
 		rt->kind = ROUTE_GET;
-		if (route_name_ok(name, nlen)) {
+		if (api_name_ok(name, nlen)) {
 			memcpy(rt->name, name, nlen);
 			rt->name[nlen] = '\0';
 		} else

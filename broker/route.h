@@ -6,7 +6,7 @@
  *   GET /v1/credentials/NAME    ROUTE_GET
  *
  * A query string is ignored. NAME uses the characters a credential name
- * may have (letters, digits, '.', '_', '-', ':'); anything else cannot
+ * may have (api_name_ok in conf/api.h); anything else cannot
  * name a credential and is answered like an unknown one.
  */
 #ifndef HUSH_ROUTE_H
@@ -14,7 +14,9 @@
 
 #include <stddef.h>
 
-#define ROUTE_MAX_NAME	127
+#include "conf/api.h"
+
+#define ROUTE_MAX_NAME	API_MAX_NAME
 
 enum route_kind {
 	ROUTE_NONE = 0,
@@ -38,8 +40,5 @@ struct route {
  */
 int route_match(const char *target, size_t len, unsigned method,
     struct route *rt);
-
-/* Whether s (len bytes) is a possible credential name. */
-int route_name_ok(const char *s, size_t len);
 
 #endif

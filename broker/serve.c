@@ -3,7 +3,7 @@
 
 #include "conf/hush_err.h"
 #include "conf/source.h"
-#include "broker/broker.h"
+#include "broker/internal.h"
 
 /* One read of a source, in the thread pool. */
 struct load {

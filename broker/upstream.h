@@ -13,7 +13,7 @@
 
 #include <stdbool.h>
 
-#include "broker/broker.h"
+#include "broker/internal.h"
 
 /* Bytes queued toward the client above which the upstream is paused. */
 #define UPSTREAM_HIGH_WATER	(256 * 1024)

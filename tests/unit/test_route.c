@@ -81,18 +81,6 @@ route_marks_impossible_names(void **state)
 	assert_false(rt.bad_name);
 }
 
-static void
-route_name_ok_caps_the_length(void **state)
-{
-	char name[ROUTE_MAX_NAME + 2];
-
-	(void)state;
-	memset(name, 'a', sizeof(name));
-	assert_true(route_name_ok(name, ROUTE_MAX_NAME));
-	assert_false(route_name_ok(name, ROUTE_MAX_NAME + 1));
-	assert_false(route_name_ok(name, 0));
-}
-
 int
 main(void)
 {
@@ -101,7 +89,6 @@ main(void)
 		cmocka_unit_test(route_answers_404_for_unknown_paths),
 		cmocka_unit_test(route_answers_405_for_other_methods),
 		cmocka_unit_test(route_marks_impossible_names),
-		cmocka_unit_test(route_name_ok_caps_the_length),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,7 +15,7 @@
 #include "conf/seal.h"
 #include "conf/secbuf.h"
 #include "conf/token.h"
-#include "broker/admin.h"
+#include "broker/client/admin.h"
 
 static const struct option admin_help_only[] = {
 	{ "help", no_argument, NULL, 'h' },

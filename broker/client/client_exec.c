@@ -34,8 +34,8 @@
 
 #include "conf/fdio.h"
 #include "conf/hush_err.h"
-#include "broker/client.h"
-#include "broker/route.h"
+#include "broker/client/client.h"
+#include "conf/api.h"
 #include "redact/redact.h"
 
 #define EXEC_MAX_CREDS	64
@@ -97,7 +97,7 @@ exec_parse(char *arg, bool file, struct exec_cred *c)
 	c->var = arg;
 	c->name = eq + 1;
 	c->file = file;
-	if (!route_name_ok(c->name, strlen(c->name)))
+	if (!api_name_ok(c->name, strlen(c->name)))
 		return HUSH_ERR_INVALID;
 	return HUSH_OK;
 }
@@ -355,7 +355,7 @@ client_exec_main(int argc, char **argv)
 	struct conf_errs errs;
 	struct sigaction sa;
 	const char *sock = NULL;
-	char dir[PATH_MAX] = "", lit[ROUTE_MAX_NAME + 16];
+	char dir[PATH_MAX] = "", lit[API_MAX_NAME + 16];
 	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, go[2] = { -1, -1 };
 	size_t n = 0, i, j;
 	bool files = false, ok = true;

@@ -18,8 +18,8 @@
 #include "conf/fdio.h"
 #include "conf/hush_err.h"
 #include "conf/values.h"
-#include "broker/client.h"
-#include "broker/route.h"
+#include "broker/client/client.h"
+#include "conf/api.h"
 
 struct client_resp {
 	struct secbuf	*body;
@@ -192,16 +192,16 @@ int
 client_credential(const char *sock, const char *name, const char *cmd,
     struct secbuf **valuep)
 {
-	char target[64 + ROUTE_MAX_NAME], err[512], why[160];
+	char target[64 + API_MAX_NAME], err[512], why[160];
 	struct secbuf *body = NULL;
 	int status = 0;
 
-	if (!route_name_ok(name, strlen(name))) {
+	if (!api_name_ok(name, strlen(name))) {
 		fprintf(stderr, "hush %s: \"%s\" is not a credential name\n",
 		    cmd, name);
 		return HUSH_ERR_INVALID;
 	}
-	snprintf(target, sizeof(target), "/v1/credentials/%s", name);
+	snprintf(target, sizeof(target), API_PATH_CREDS "/%s", name);
 	if (client_fetch(sock, target, &status, &body, err, sizeof(err)) !=
 	    HUSH_OK) {
 		fprintf(stderr, "hush %s: %s\n", cmd, err);
@@ -329,7 +329,7 @@ client_list_main(int argc, char **argv)
 	if (optind != argc)
 		goto usage;
 	sock = client_socket(sock);
-	if (client_fetch(sock, "/v1/credentials", &status, &body, err,
+	if (client_fetch(sock, API_PATH_CREDS, &status, &body, err,
 	    sizeof(err)) != HUSH_OK) {
 		fprintf(stderr, "hush list: %s\n", err);
 		return HUSH_EXIT_FAIL;

@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "conf/hush_err.h"
-#include "broker/admin.h"
-#include "broker/client.h"
+#include "broker/client/admin.h"
+#include "broker/client/client.h"
 
 /* Each command gets argv from its own name on and returns an exit status. */
 static const struct hush_cmd {

@@ -58,6 +58,7 @@ class StandIn:
         self.slow = 3.0
         self.hang_gone = threading.Event()
         self.events = 3
+        self.reply = "hello through hushd"
         outer = self
 
         class H(http.server.BaseHTTPRequestHandler):
@@ -155,6 +156,10 @@ class StandIn:
                 except ValueError:
                     req = {}
                 if self.path.startswith("/v1/messages") and \
+                        req.get("stream") and "messages" in req:
+                    self._anthropic_stream(req)
+                    return
+                if self.path.startswith("/v1/messages") and \
                         req.get("stream"):
                     self._sse_head()
                     for i in range(outer.events):
@@ -175,6 +180,40 @@ class StandIn:
                         "got": len(body)}).encode())
                     return
                 self._send(200, b'{"reached":true}')
+
+            def _anthropic_stream(self, req):
+                # the event sequence of Anthropic's documented
+                # streaming Messages API, with a fixed reply
+                def ev(name, data):
+                    return ("event: %s\ndata: %s\n\n" %
+                            (name, json.dumps(data))).encode()
+                msg = {"id": "msg_standin", "type": "message",
+                       "role": "assistant", "content": [],
+                       "model": req.get("model", "m1"),
+                       "stop_reason": None, "stop_sequence": None,
+                       "usage": {"input_tokens": 1, "output_tokens": 1}}
+                self._sse_head()
+                for chunk in (
+                        ev("message_start", {"type": "message_start",
+                                             "message": msg}),
+                        ev("content_block_start", {
+                            "type": "content_block_start", "index": 0,
+                            "content_block": {"type": "text",
+                                              "text": ""}}),
+                        ev("content_block_delta", {
+                            "type": "content_block_delta", "index": 0,
+                            "delta": {"type": "text_delta",
+                                      "text": outer.reply}}),
+                        ev("content_block_stop", {
+                            "type": "content_block_stop", "index": 0}),
+                        ev("message_delta", {
+                            "type": "message_delta",
+                            "delta": {"stop_reason": "end_turn",
+                                      "stop_sequence": None},
+                            "usage": {"output_tokens": 5}}),
+                        ev("message_stop", {"type": "message_stop"})):
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
 
             do_PUT = do_POST
             do_DELETE = do_GET

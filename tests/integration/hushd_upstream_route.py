@@ -195,6 +195,34 @@ try:
     s.close()
     t.ok(up.hang_gone.wait(15), "client disconnect cancelled the upstream")
 
+    # 5b. a client that does not read pauses the upstream: hushd's memory
+    # does not grow with the answer (200 MiB here)
+    def rss():
+        with open("/proc/%d/status" % h.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    base = rss()
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.settimeout(30)
+    s.connect(AGENT)
+    s.sendall(b"GET /v1/upstream/anthropic/v1/big?n=%d HTTP/1.1\r\n"
+              b"Host: x\r\n\r\n" % (200 << 20))
+    time.sleep(3)
+    grown = rss() - base
+    t.ok(grown < (48 << 20), "a client that does not read: hushd holds "
+         "a bounded amount", "grew %d bytes" % grown)
+    # it then reads everything: the paused transfer resumes
+    total = 0
+    while True:
+        b = s.recv(1 << 20)
+        if not b:
+            break
+        total += len(b)
+    s.close()
+    t.ok(total > (200 << 20), "and then gets the whole answer", str(total))
+
     # 6. an upstream slower than timeout: 504
     up.slow = 3
     st, _, body = call("GET", "/v1/upstream/short/v1/slow")

@@ -6,14 +6,31 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "conf/api.h"
 #include "conf/hush_err.h"
 #include "broker/upstream.h"
+
+/*
+ * Masking rules compiled for a value, kept while hushd serves that value:
+ * compiling them is most of a call's cost. The value's reference keeps
+ * its address from being reused by another.
+ */
+#define UP_RULES_CACHE	16
+struct up_rules {
+	unsigned		 refs;
+	struct secbuf		*value;
+	struct redact_rules	*rules;
+	char			 name[API_MAX_NAME + 1];
+	uint64_t		 used;
+};
 
 /* libcurl's multi handle, driven by hushd's loop; made at first use. */
 struct upstream_hub {
 	struct broker	*b;
 	CURLM		*multi;
 	uv_timer_t	 timer;
+	struct up_rules	*cache[UP_RULES_CACHE];
+	uint64_t	 tick;
 };
 
 /* One socket libcurl asked to watch. */
@@ -36,7 +53,7 @@ struct upcall {
 	char			 path[HTTP_MAX_TARGET + 1];	/* for audit */
 	struct secbuf		*value;
 	char			 fp[AUDIT_FP_LEN + 1];
-	struct redact_rules	*rules;
+	struct up_rules		*rules;
 	struct redact_stream	*rs;
 	uv_timer_t		 idle;
 	uv_shutdown_t		 shut;
@@ -54,6 +71,10 @@ struct upcall {
 	bool			 audited;
 	bool			 timed_out;
 	size_t			 queued;	/* bytes in writes to the client */
+	/* one libcurl write's masked output, sent as one chunk */
+	char			*batch;
+	size_t			 batch_len, batch_cap;
+	bool			 batching;
 	/* the request body, read from the client as curl asks */
 	char			*up;
 	size_t			 up_len;
@@ -74,6 +95,7 @@ struct up_write {
 };
 
 static void up_finish(struct upcall *uc);
+static void up_rules_unref(struct up_rules *e);
 
 /* The request headers that never go up (besides the configured one). */
 static const char *const up_drop_req[] = {
@@ -120,7 +142,11 @@ up_unref(struct upcall *uc)
 	free(uc->url);
 	secbuf_unref(uc->value);
 	redact_stream_free(uc->rs);
-	redact_rules_free(uc->rules);
+	up_rules_unref(uc->rules);
+	if (uc->batch != NULL) {
+		sodium_memzero(uc->batch, uc->batch_cap);
+		free(uc->batch);
+	}
 	if (uc->up != NULL) {
 		sodium_memzero(uc->up, UPSTREAM_BODY_BUF + sizeof(uc->rbuf));
 		free(uc->up);
@@ -258,15 +284,70 @@ up_on_hub_close(uv_handle_t *h)
 	free(h->data);
 }
 
+static void
+up_rules_unref(struct up_rules *e)
+{
+	if (e == NULL || --e->refs > 0)
+		return;
+	redact_rules_free(e->rules);
+	secbuf_unref(e->value);
+	free(e);
+}
+
+/* The rules masking value (credential name), compiled once per value. */
+static struct up_rules *
+up_rules_for(struct upstream_hub *hub, const char *name, struct secbuf *value)
+{
+	struct up_rules *e, **victim = &hub->cache[0];
+	char rule[API_MAX_NAME + 16];
+	size_t i;
+
+	for (i = 0; i < UP_RULES_CACHE; i++) {
+		e = hub->cache[i];
+		if (e != NULL && e->value == value &&
+		    strcmp(e->name, name) == 0) {
+			e->used = ++hub->tick;
+			e->refs++;
+			return e;
+		}
+		if (e == NULL || (*victim != NULL && e->used < (*victim)->used))
+			victim = &hub->cache[i];
+	}
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	snprintf(rule, sizeof(rule), "credential:%s", name);
+	e->refs = 1;
+	e->value = secbuf_ref(value);
+	if ((e->rules = redact_rules_new(NULL, REDACT_NO_BUILTIN,
+	    NULL)) == NULL ||
+	    redact_rules_add_literal(e->rules, rule, secbuf_mut(value),
+	    secbuf_len(value)) != HUSH_OK ||
+	    redact_rules_compile(e->rules) != HUSH_OK) {
+		up_rules_unref(e);
+		return NULL;
+	}
+	/* the cache's reference; a call still using a replaced entry keeps
+	 * it alive with its own */
+	up_rules_unref(*victim);
+	*victim = e;
+	e->refs++;
+	e->used = ++hub->tick;
+	return e;
+}
+
 void
 upstream_release(struct broker *b)
 {
 	struct upstream_hub *hub = b->hub;
+	size_t i;
 
 	if (hub == NULL)
 		return;
 	b->hub = NULL;
 	curl_multi_cleanup(hub->multi);
+	for (i = 0; i < UP_RULES_CACHE; i++)
+		up_rules_unref(hub->cache[i]);
 	if (!uv_is_closing((uv_handle_t *)&hub->timer))
 		uv_close((uv_handle_t *)&hub->timer, up_on_hub_close);
 	else
@@ -357,6 +438,27 @@ up_sink(void *arg, const uint8_t *buf, size_t len)
 
 	if (uc->in_body)
 		uc->bytes_down += (long long)len;
+	if (uc->batching && uc->in_body && !uc->no_body) {
+		if (len > uc->batch_cap - uc->batch_len) {
+			size_t cap = uc->batch_cap == 0 ? 65536 : uc->batch_cap;
+			char *p;
+
+			while (cap - uc->batch_len < len)
+				cap *= 2;
+			if ((p = malloc(cap)) == NULL)
+				return -1;
+			if (uc->batch != NULL) {
+				memcpy(p, uc->batch, uc->batch_len);
+				sodium_memzero(uc->batch, uc->batch_cap);
+				free(uc->batch);
+			}
+			uc->batch = p;
+			uc->batch_cap = cap;
+		}
+		memcpy(uc->batch + uc->batch_len, buf, len);
+		uc->batch_len += len;
+		return 0;
+	}
 	return up_send(uc, (const char *)buf, len, uc->in_body && !uc->no_body);
 }
 
@@ -565,6 +667,7 @@ up_write_cb(char *buf, size_t size, size_t n, void *arg)
 {
 	struct upcall *uc = arg;
 	size_t len = size * n;
+	int r;
 
 	if (uc->cn == NULL || uc->write_failed)
 		return 0;
@@ -578,9 +681,17 @@ up_write_cb(char *buf, size_t size, size_t n, void *arg)
 	uv_timer_again(&uc->idle);
 	if (uc->no_body)
 		return len;
-	if (redact_stream_feed(uc->rs, (const uint8_t *)buf, len) != HUSH_OK)
-		return 0;
-	return len;
+	/* fewer, larger writes: a 64 KiB read of short lines is one chunk */
+	uc->batching = true;
+	r = redact_stream_feed(uc->rs, (const uint8_t *)buf, len);
+	uc->batching = false;
+	if (uc->batch_len > 0) {
+		if (up_send(uc, uc->batch, uc->batch_len, true) != 0)
+			r = HUSH_ERR_IO;
+		sodium_memzero(uc->batch, uc->batch_len);
+		uc->batch_len = 0;
+	}
+	return r == HUSH_OK ? len : 0;
 }
 
 static size_t
@@ -913,7 +1024,6 @@ upstream_on_value(struct conn *cn, struct secbuf *value, const char *fp,
 {
 	struct upcall *uc = cn->up;
 	struct upstream_hub *hub;
-	char rule[160];
 
 	if (uc == NULL || uc->cn == NULL)
 		return;
@@ -924,14 +1034,11 @@ upstream_on_value(struct conn *cn, struct secbuf *value, const char *fp,
 	}
 	uc->value = secbuf_ref(value);
 	snprintf(uc->fp, sizeof(uc->fp), "%s", fp != NULL ? fp : "");
-	snprintf(rule, sizeof(rule), "credential:%s", cn->cs->c->name);
 	/* what comes back is masked for exactly this value */
-	if ((uc->rules = redact_rules_new(NULL, REDACT_NO_BUILTIN,
-	    NULL)) == NULL ||
-	    redact_rules_add_literal(uc->rules, rule, secbuf_mut(value),
-	    secbuf_len(value)) != HUSH_OK ||
-	    redact_rules_compile(uc->rules) != HUSH_OK ||
-	    (uc->rs = redact_stream_new(uc->rules, up_sink, uc)) == NULL) {
+	if ((hub = up_hub(cn->b)) == NULL ||
+	    (uc->rules = up_rules_for(hub, cn->cs->c->name, value)) == NULL ||
+	    (uc->rs = redact_stream_new(uc->rules->rules, up_sink, uc)) ==
+	    NULL) {
 		/* a value too short to mask is never sent up */
 		up_audit(uc, "unavailable", 502,
 		    "credential cannot be masked (shorter than "
@@ -939,8 +1046,7 @@ upstream_on_value(struct conn *cn, struct secbuf *value, const char *fp,
 		up_error(uc, 502, "credential cannot be masked");
 		goto fail;
 	}
-	if ((hub = up_hub(cn->b)) == NULL || up_headers(uc) != 0 ||
-	    up_easy(uc) != 0 ||
+	if (up_headers(uc) != 0 || up_easy(uc) != 0 ||
 	    curl_multi_add_handle(hub->multi, uc->easy) != CURLM_OK) {
 		up_audit(uc, "unavailable", 503, "out of memory");
 		up_error(uc, 503, "out of memory");

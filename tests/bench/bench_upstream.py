@@ -15,6 +15,7 @@ import http.client
 import os
 import socket
 import ssl
+import subprocess
 import sys
 import time
 
@@ -32,12 +33,25 @@ KEY = "sk-ant-api03-BENCHKEY-" + "x7" * 20
 work = Hushd("", start=False)
 ca, cert, key = make_ca(work.dir)
 up = StandIn(cert, key)
+# a C stand-in for throughput: openssl s_server serving a file
+with socket.socket() as t:
+    t.bind(("127.0.0.1", 0))
+    FAST = t.getsockname()[1]
+line = b"0123456789abcdef" * 255 + b"0123456789abcde\n"
+with open(os.path.join(work.dir, "big.bin"), "wb") as f:
+    for _ in range((MIB << 20) // len(line)):
+        f.write(line)
+BIG = os.path.getsize(os.path.join(work.dir, "big.bin"))
+srv = subprocess.Popen(["openssl", "s_server", "-quiet", "-WWW", "-accept",
+                        "127.0.0.1:%d" % FAST, "-cert", cert, "-key", key],
+                       cwd=work.dir, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 h = Hushd("""
 [broker]
 audit_log = {dir}/audit.jsonl
 [client "agent"]
 socket = {dir}/agent.sock
-allow = upstream:anthropic
+allow = upstream:anthropic, upstream:fast
 [credential "anthropic-key"]
 source = file:{dir}/key
 [upstream "anthropic"]
@@ -46,7 +60,13 @@ credential = anthropic-key
 header = x-api-key: {value}
 paths = /v1/models*, /v1/big
 ca_file = %s
-""" % (up.port, ca), sockets=("agent.sock",), start=False)
+[upstream "fast"]
+url = https://127.0.0.1:%d
+credential = anthropic-key
+header = x-api-key: {value}
+paths = /big.bin
+ca_file = %s
+""" % (up.port, ca, FAST, ca), sockets=("agent.sock",), start=False)
 h.write("key", KEY)
 h.start()
 SOCK = h.sockets[0]
@@ -116,7 +136,28 @@ try:
     assert got >= n, got
     print("throughput, %d MiB: through hushd %.0f MB/s" % (MIB,
                                                          n / dt / 1e6))
+
+    def curl_speed(args):
+        out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w",
+                              "%{speed_download} %{size_download}"] + args,
+                             capture_output=True, timeout=300).stdout
+        speed, size = out.decode().split()
+        return float(speed) / 1e6, int(float(size))
+    for _ in range(50):
+        if subprocess.run(["curl", "-s", "-o", "/dev/null", "--cacert", ca,
+                           "https://127.0.0.1:%d/" % FAST]).returncode == 0:
+            break
+        time.sleep(0.1)
+    for _ in range(2):
+        d, dn = curl_speed(["--cacert", ca,
+                            "https://127.0.0.1:%d/big.bin" % FAST])
+        p, pn = curl_speed(["--unix-socket", SOCK,
+                            "http://h/v1/upstream/fast/big.bin"])
+        print("throughput, %d MiB file, curl, openssl s_server stand-in: "
+              "direct %.0f MB/s (%d bytes); through hushd %.0f MB/s "
+              "(%d bytes)" % (MIB, d, dn, p, pn))
 finally:
+    srv.kill()
     h.stop()
     up.close()
     h.cleanup()

@@ -63,6 +63,8 @@ class StandIn:
 
         class H(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # a real API server sends without waiting on delayed ACKs
+            disable_nagle_algorithm = True
 
             def log_message(self, *a):
                 pass

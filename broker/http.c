@@ -268,6 +268,14 @@ http_request_feed(struct http_request *req, const char *buf, size_t len,
 		req->status = 431;
 		return HUSH_ERR_TOO_LARGE;
 	}
+	/* the upstream route's head is complete before its body is parsed:
+	 * a framing the parser refuses after it (a Transfer-Encoding other
+	 * than chunked, a malformed chunk) is still a bad request */
+	if (req->complete && req->upstream && e != HPE_OK &&
+	    e != HPE_PAUSED) {
+		req->status = 400;
+		return HUSH_ERR_INVALID;
+	}
 	if (req->complete) {
 		*usedp = n;
 		return HUSH_OK;

@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 PKGS = cmake make pkg-config gcc clang libclang-rt-14-dev \
 	libuv1-dev libsodium-dev libpcre2-dev libinih-dev libjansson-dev \
-	libhttp-parser-dev libcmocka-dev curl socat python3 git time \
+	libhttp-parser-dev libcmocka-dev curl socat python3 git time strace \
 	libcurl4-openssl-dev openssl
 
 .PHONY: all deps build run test clean

@@ -19,7 +19,6 @@
 #include "redact/rules.h"
 
 #define BROKER_ERR_MAX	512
-#define BROKER_MAX_KEY_FILE	4096	/* as the redaction engine's */
 
 /* The broker whose values hushd's own log lines must not show. */
 static struct broker *broker_log_owner;
@@ -110,18 +109,14 @@ broker_log(const char *fmt, ...)
 	redact_stream_free(rs);
 }
 
+_Static_assert(AUDIT_FP_LEN == REDACT_FP_CHARS,
+    "an audit line's fp is a redaction marker's {fp}");
+
 void
 broker_fp(const struct broker *b, const struct secbuf *v,
     char out[AUDIT_FP_LEN + 1])
 {
-	uint8_t h[16];
-	char hex[2 * sizeof(h) + 1];
-
-	crypto_generichash(h, sizeof(h), secbuf_data(v), secbuf_len(v),
-	    secbuf_data(b->fp_key), secbuf_len(b->fp_key));
-	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-	memcpy(out, hex, AUDIT_FP_LEN);
-	out[AUDIT_FP_LEN] = '\0';
+	redact_fp(b->fp_key, secbuf_data(v), secbuf_len(v), out);
 }
 
 /*
@@ -530,60 +525,16 @@ broker_on_signal(uv_signal_t *s, int signum)
 }
 
 /*
- * The key of the audit log's fingerprints. Derived as the redaction
- * engine derives its {fp} key (BLAKE2b-256 of the whole key file), so an
- * audit line's fp equals the {fp} of the same value's redaction marker.
+ * The key of the audit log's fingerprints: the redaction engine's own
+ * (redact/fp.h), so an audit line's fp equals the {fp} of the same
+ * value's redaction marker.
  */
 static int
 broker_load_fp_key(struct broker *b, const struct hush_conf *conf,
     char *err, size_t errlen)
 {
-	struct secbuf *raw = NULL;
-	struct stat st;
-	ssize_t n;
-	int fd = -1, r = HUSH_ERR_IO;
-
-	if ((b->fp_key = secbuf_new(BROKER_FP_KEY_BYTES)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return HUSH_ERR_NOMEM;
-	}
-	if (conf->redact.fingerprint_key_file == NULL) {
-		/* random per run: fingerprints compare within one run */
-		randombytes_buf(secbuf_mut(b->fp_key), BROKER_FP_KEY_BYTES);
-		secbuf_set_len(b->fp_key, BROKER_FP_KEY_BYTES);
-		return HUSH_OK;
-	}
-	if ((fd = open(conf->redact.fingerprint_key_file,
-	    O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 || fstat(fd, &st) != 0 ||
-	    !S_ISREG(st.st_mode) || st.st_size < 16 ||
-	    st.st_size > BROKER_MAX_KEY_FILE ||
-	    (raw = secbuf_new((size_t)st.st_size)) == NULL) {
-		snprintf(err, errlen, "fingerprint_key_file %s: %s",
-		    conf->redact.fingerprint_key_file, fd == -1 ?
-		    strerror(errno) : "not a regular file of 16 to 4096 bytes");
-		goto out;
-	}
-	while (secbuf_len(raw) < (size_t)st.st_size) {
-		n = read(fd, secbuf_mut(raw) + secbuf_len(raw),
-		    (size_t)st.st_size - secbuf_len(raw));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			snprintf(err, errlen, "fingerprint_key_file %s: read "
-			    "error", conf->redact.fingerprint_key_file);
-			goto out;
-		}
-		secbuf_set_len(raw, secbuf_len(raw) + (size_t)n);
-	}
-	crypto_generichash(secbuf_mut(b->fp_key), BROKER_FP_KEY_BYTES,
-	    secbuf_data(raw), secbuf_len(raw), NULL, 0);
-	secbuf_set_len(b->fp_key, BROKER_FP_KEY_BYTES);
-	r = HUSH_OK;
-out:
-	secbuf_unref(raw);
-	if (fd != -1)
-		close(fd);
-	return r;
+	return redact_fp_key(conf->redact.fingerprint_key_file, &b->fp_key,
+	    err, errlen);
 }
 
 /*

@@ -20,6 +20,7 @@ static void conn_audit(struct conn *cn, const char *result, int status,
     long long bytes, const char *fp, const char *reason);
 static void conn_systemd_fail(struct conn *cn);
 static void conn_queue(struct conn *cn);
+static void conn_batch_clear(struct conn *cn);
 
 static void
 conn_on_close(uv_handle_t *h)
@@ -31,8 +32,7 @@ conn_on_close(uv_handle_t *h)
 	/* both handles are closed: nothing of libuv refers to cn now */
 	if (cn->gen != NULL)
 		gen_unref(cn->gen);
-	secbuf_unref(cn->value);
-	free(cn->dyn);
+	conn_batch_clear(cn);
 	free(cn->sock_path);
 	/* the upstream route's headers and early body are freed here */
 	http_request_reset(&cn->req);
@@ -199,6 +199,8 @@ conn_linger(struct conn *cn)
 	}
 	cn->b->nlinger++;
 	cn->state = CONN_LINGER;
+	uv_read_stop((uv_stream_t *)&cn->pipe);
+	cn->reading = false;
 	cn->buflen = 0;
 	cn->timer_mode = CONN_TIMER_NONE;
 	uv_timer_start(&cn->timer, conn_on_timer, CONN_LINGER_MS, 0);
@@ -209,15 +211,62 @@ conn_linger(struct conn *cn)
 }
 
 static void
-conn_on_write(uv_write_t *wr, int status)
+conn_batch_clear(struct conn *cn)
 {
-	struct conn *cn = wr->data;
+	unsigned i;
 
-	/* the value's reference ends here, whatever the outcome */
-	secbuf_unref(cn->value);
-	cn->value = NULL;
+	/* the values' references end here, whatever the outcome */
+	for (i = 0; i < cn->nvalues; i++)
+		secbuf_unref(cn->values[i]);
+	cn->nvalues = 0;
 	free(cn->dyn);
 	cn->dyn = NULL;
+	cn->nwbufs = 0;
+	cn->headlen = 0;
+}
+
+/* Whether one more answer fits into the batch being built. */
+static bool
+conn_room(const struct conn *cn)
+{
+	return cn->headlen + CONN_HEAD_SIZE <= sizeof(cn->head) &&
+	    cn->nvalues < CONN_MAX_BATCH && cn->nwbufs + 2 <= CONN_MAX_WBUFS &&
+	    cn->dyn == NULL;
+}
+
+static void
+conn_read_stop(struct conn *cn)
+{
+	if (!cn->reading)
+		return;
+	uv_read_stop((uv_stream_t *)&cn->pipe);
+	cn->reading = false;
+}
+
+/*
+ * Requests read while cn was busy: answer them now. A peer that said EOF
+ * with no answer left to wait for is done.
+ */
+static void
+conn_resume(struct conn *cn)
+{
+	if (cn->state == CONN_READING && cn->buflen > 0) {
+		conn_timer(cn, CONN_TIMER_REQUEST);
+		conn_process(cn);
+	} else if (cn->state == CONN_READING && !cn->ready)
+		conn_timer(cn, CONN_TIMER_IDLE);
+	if (cn->state == CONN_READING && cn->eof && !cn->ready)
+		conn_close(cn);
+}
+
+/* The batch went out (status 0) or could not (< 0). */
+static void
+conn_written(struct conn *cn, int status)
+{
+	struct cred_state *cs;
+
+	conn_batch_clear(cn);
+	cn->writing = false;
 	if (cn->state == CONN_CLOSING)
 		return;
 	conn_timer(cn, CONN_TIMER_NONE);
@@ -232,22 +281,34 @@ conn_on_write(uv_write_t *wr, int status)
 			conn_close(cn);
 		return;
 	}
-	http_request_reset(&cn->req);
 	cn->state = CONN_READING;
-	cn->cs = NULL;
-	if (cn->buflen > 0) {
-		conn_timer(cn, CONN_TIMER_REQUEST);
-		conn_process(cn);
-	} else
-		conn_timer(cn, CONN_TIMER_IDLE);
-	if (cn->state == CONN_READING)
+	if (cn->deferred) {
+		/* a GET that had to wait for a load, behind this batch */
+		cn->deferred = false;
+		cs = cn->cs;
+		cn->state = CONN_WAITING;
+		serve_get(cn, cs);
+	} else {
+		cn->cs = NULL;
+		conn_resume(cn);
+	}
+	if (cn->state != CONN_CLOSING && !cn->reading && !cn->eof &&
+	    cn->buflen < sizeof(cn->buf))
 		conn_read_start(cn);
+}
+
+static void
+conn_on_write(uv_write_t *wr, int status)
+{
+	conn_written(wr->data, status);
 }
 
 /*
  * The answer waits until the audit lines of this loop turn are written
  * (conn_commit). The write timer runs from here: it also keeps the loop
- * alive while the answer waits.
+ * alive while the answer waits. Reading goes on (turning it off and on
+ * costs two epoll_ctl calls per request): what arrives meanwhile is
+ * kept in cn->buf, and pipelined requests join the same batch.
  */
 static void
 conn_queue(struct conn *cn)
@@ -255,8 +316,8 @@ conn_queue(struct conn *cn)
 	struct broker *b = cn->b;
 
 	conn_timer(cn, CONN_TIMER_WRITE);
-	cn->state = CONN_WRITING;
-	uv_read_stop((uv_stream_t *)&cn->pipe);
+	if (cn->ready)
+		return;
 	cn->rprev = NULL;
 	cn->rnext = b->ready;
 	if (b->ready != NULL)
@@ -265,46 +326,64 @@ conn_queue(struct conn *cn)
 	cn->ready = true;
 }
 
+/* Appends len bytes at p to the write buffers, joining the last one
+ * when p follows it in the head area. */
+static void
+conn_wbuf(struct conn *cn, char *p, size_t len)
+{
+	uv_buf_t *last = cn->nwbufs > 0 ? &cn->wbufs[cn->nwbufs - 1] : NULL;
+
+	if (last != NULL && last->base + last->len == p)
+		last->len += (unsigned)len;
+	else
+		cn->wbufs[cn->nwbufs++] = uv_buf_init(p, (unsigned)len);
+}
+
 /*
- * Builds a response in cn's write buffers. body is copied into the head
- * buffer when small; dyn (malloc'd) and value (a reference taken here)
- * are written after it. HUSH_OK, or an error when it cannot be built.
+ * Appends a response to cn's batch. body is copied into the head area
+ * when small; dyn (malloc'd) and value (a reference taken here) are
+ * written after it. HUSH_OK, or an error when it cannot be built.
  */
 static int
 conn_build(struct conn *cn, int status, const char *ctype, const char *body,
     size_t blen, struct secbuf *value, bool close)
 {
-	size_t clen = value != NULL ? secbuf_len(value) : blen;
+	size_t clen = value != NULL ? secbuf_len(value) : blen, hl;
+	char *h = cn->head + cn->headlen;
 	int n;
 
+	if (cn->headlen + CONN_HEAD_SIZE > sizeof(cn->head) ||
+	    cn->nvalues >= CONN_MAX_BATCH || cn->nwbufs + 2 > CONN_MAX_WBUFS)
+		return HUSH_ERR_INTERNAL;
 	if (cn->b->stopping)
 		close = true;
 	cn->close_after = close;
 	cn->linger = close && status != 200;
-	n = snprintf(cn->head, sizeof(cn->head), "HTTP/1.1 %d %s\r\n"
+	n = snprintf(h, CONN_HEAD_SIZE, "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: %s\r\n"
 	    "Content-Length: %zu\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "%s%s\r\n", status, http_reason(status), ctype, clen,
 	    status == 401 ? "WWW-Authenticate: Bearer\r\n" : "",
 	    close ? "Connection: close\r\n" : "");
-	if (n < 0 || (size_t)n >= sizeof(cn->head))
+	if (n < 0 || n >= CONN_HEAD_SIZE)
 		return HUSH_ERR_INTERNAL;
-	cn->wbufs[0] = uv_buf_init(cn->head, (unsigned)n);
-	cn->nwbufs = 1;
-	if (value != NULL) {
-		cn->value = secbuf_ref(value);
-		cn->wbufs[1] = uv_buf_init((char *)secbuf_mut(value),
-		    (unsigned)secbuf_len(value));
-		cn->nwbufs = 2;
-	} else if (body != NULL && blen <= sizeof(cn->head) - (size_t)n &&
-	    body != cn->dyn) {
-		memcpy(cn->head + n, body, blen);
-		cn->wbufs[0].len += (unsigned)blen;
-	} else if (body != NULL) {
-		cn->wbufs[1] = uv_buf_init((char *)body, (unsigned)blen);
-		cn->nwbufs = 2;
+	hl = (size_t)n;
+	if (value == NULL && body != NULL && body != cn->dyn &&
+	    blen <= CONN_HEAD_SIZE - hl) {
+		memcpy(h + hl, body, blen);
+		hl += blen;
+		body = NULL;
 	}
+	conn_wbuf(cn, h, hl);
+	cn->headlen += hl;
+	if (value != NULL) {
+		cn->values[cn->nvalues++] = secbuf_ref(value);
+		cn->wbufs[cn->nwbufs++] = uv_buf_init((char *)secbuf_mut(value),
+		    (unsigned)secbuf_len(value));
+	} else if (body != NULL)
+		cn->wbufs[cn->nwbufs++] = uv_buf_init((char *)body,
+		    (unsigned)blen);
 	return HUSH_OK;
 }
 
@@ -317,6 +396,8 @@ conn_send(struct conn *cn, int status, const char *ctype, const char *body,
 		conn_close(cn);
 		return;
 	}
+	/* the request is answered: the next one may be parsed */
+	http_request_reset(&cn->req);
 	conn_queue(cn);
 }
 
@@ -327,8 +408,7 @@ conn_systemd_fail(struct conn *cn)
 	static const char zeros[CONN_FAIL_CHUNK];
 	size_t left = CONN_FAIL_BYTES, n;
 
-	secbuf_unref(cn->value);
-	cn->value = NULL;
+	conn_batch_clear(cn);
 	cn->close_after = true;
 	cn->linger = false;
 	for (cn->nwbufs = 0; left > 0; cn->nwbufs++) {
@@ -338,16 +418,42 @@ conn_systemd_fail(struct conn *cn)
 	}
 }
 
+/*
+ * Writes the batch: at once when the socket takes it all (no write
+ * request, so libuv does not touch the epoll interest set), the rest
+ * with uv_write when the peer reads slowly.
+ */
 static void
 conn_write(struct conn *cn)
 {
+	size_t total = 0, left;
+	unsigned i;
+	int n;
+
+	cn->state = CONN_WRITING;
+	for (i = 0; i < cn->nwbufs; i++)
+		total += cn->wbufs[i].len;
+	n = uv_try_write((uv_stream_t *)&cn->pipe, cn->wbufs, cn->nwbufs);
+	if (n == UV_EAGAIN)
+		n = 0;
+	if (n < 0 || (size_t)n == total) {
+		conn_written(cn, n < 0 ? n : 0);
+		return;
+	}
+	left = (size_t)n;
+	for (i = 0; left >= cn->wbufs[i].len; i++)
+		left -= cn->wbufs[i].len;
+	cn->wbufs[i].base += left;
+	cn->wbufs[i].len -= (unsigned)left;
+	memmove(cn->wbufs, cn->wbufs + i, (cn->nwbufs - i) *
+	    sizeof(cn->wbufs[0]));
+	cn->nwbufs -= i;
+	conn_timer(cn, CONN_TIMER_WRITE);
+	cn->writing = true;
 	cn->wr.data = cn;
 	if (uv_write(&cn->wr, (uv_stream_t *)&cn->pipe, cn->wbufs, cn->nwbufs,
-	    conn_on_write) != 0) {
-		secbuf_unref(cn->value);
-		cn->value = NULL;
-		conn_close(cn);
-	}
+	    conn_on_write) != 0)
+		conn_written(cn, UV_EIO);
 }
 
 void
@@ -357,21 +463,28 @@ conn_commit(void *arg, bool ok)
 	struct conn *cn;
 	static const char body[] = "{\"error\":\"audit log unavailable\"}\n";
 
-	while ((cn = b->ready) != NULL) {
-		conn_unready(cn);
-		if (!ok) {
-			/* no answer leaves without its audit line */
-			secbuf_unref(cn->value);
-			cn->value = NULL;
-			if (cn->systemd)
-				conn_systemd_fail(cn);
-			else if (conn_build(cn, 503, "application/json", body,
-			    sizeof(body) - 1, NULL, true) != HUSH_OK) {
-				conn_close(cn);
-				continue;
+	for (;;) {
+		while ((cn = b->ready) != NULL) {
+			conn_unready(cn);
+			if (!ok) {
+				/* no answer leaves without its audit line */
+				conn_batch_clear(cn);
+				if (cn->systemd)
+					conn_systemd_fail(cn);
+				else if (conn_build(cn, 503,
+				    "application/json", body,
+				    sizeof(body) - 1, NULL, true) != HUSH_OK) {
+					conn_close(cn);
+					continue;
+				}
 			}
+			conn_write(cn);
 		}
-		conn_write(cn);
+		/* requests that were waiting behind a written batch were
+		 * answered just now: their lines go out before them too */
+		if (b->ready == NULL)
+			break;
+		ok = audit_commit(&b->audit);
 	}
 }
 
@@ -431,7 +544,10 @@ conn_on_value(struct conn *cn, struct secbuf *value, const char *fp, int r,
 		/* which credential, never what its source said */
 		snprintf(msg, sizeof(msg), "credential %s could not be read",
 		    cn->cred_name);
+		cn->state = CONN_READING;
 		conn_error(cn, 500, msg);
+		if (!cn->processing && cn->state == CONN_READING)
+			conn_resume(cn);
 		return;
 	}
 	if (cn->systemd && secbuf_len(value) == 0) {
@@ -444,7 +560,8 @@ conn_on_value(struct conn *cn, struct secbuf *value, const char *fp, int r,
 	conn_audit(cn, "ok", 200, (long long)secbuf_len(value), fp,
 	    stale ? "stale: source unreadable, last good value" : NULL);
 	if (cn->systemd) {
-		cn->value = secbuf_ref(value);
+		conn_batch_clear(cn);
+		cn->values[cn->nvalues++] = secbuf_ref(value);
 		cn->wbufs[0] = uv_buf_init((char *)secbuf_mut(value),
 		    (unsigned)secbuf_len(value));
 		cn->nwbufs = 1;
@@ -452,8 +569,12 @@ conn_on_value(struct conn *cn, struct secbuf *value, const char *fp, int r,
 		conn_queue(cn);
 		return;
 	}
+	cn->state = CONN_READING;
 	conn_send(cn, 200, cn->cs->c->content_type, NULL, 0, value,
 	    !cn->req.keep_alive);
+	/* a load's answer: requests read meanwhile are next */
+	if (!cn->processing && cn->state == CONN_READING)
+		conn_resume(cn);
 }
 
 /* A token bucket per client: HUSH_OK or HUSH_ERR_DENIED (429). */
@@ -657,6 +778,15 @@ conn_handle(struct conn *cn)
 		conn_close(cn);
 		return;
 	}
+	if (req->upstream && (cn->ready || cn->writing)) {
+		/* the route writes its answer as it streams: it cannot wait
+		 * behind answers to requests pipelined before it */
+		conn_audit(cn, "bad-request", 400, -1, NULL,
+		    "upstream call pipelined behind other requests");
+		conn_error(cn, 400, "an upstream call must wait for the "
+		    "answers before it");
+		return;
+	}
 	if (req->upstream) {
 		conn_upstream(cn);
 		return;
@@ -701,7 +831,12 @@ conn_handle(struct conn *cn)
 	cn->cs = cs;
 	cn->state = CONN_WAITING;
 	conn_timer(cn, CONN_TIMER_NONE);
-	uv_read_stop((uv_stream_t *)&cn->pipe);
+	if (cn->ready && !serve_ready(cs)) {
+		/* answers before it go out now, not after the load */
+		cn->deferred = true;
+		conn_timer(cn, CONN_TIMER_WRITE);
+		return;
+	}
 	serve_get(cn, cs);
 }
 
@@ -711,14 +846,16 @@ conn_process(struct conn *cn)
 	size_t used = 0;
 	int r;
 
-	while (cn->state == CONN_READING && cn->buflen > 0) {
+	cn->processing = true;
+	while (cn->state == CONN_READING && cn->buflen > 0 &&
+	    !cn->close_after && conn_room(cn)) {
 		conn_timer(cn, CONN_TIMER_REQUEST);
 		r = http_request_feed(&cn->req, cn->buf, cn->buflen, &used);
 		if (r == HUSH_ERR_INCOMPLETE) {
 			/* the parser copied what it needs (a token, too) */
 			sodium_memzero(cn->buf, cn->buflen);
 			cn->buflen = 0;
-			return;
+			break;
 		}
 		if (r != HUSH_OK) {
 			int st = cn->req.status != 0 ? cn->req.status : 400;
@@ -732,12 +869,13 @@ conn_process(struct conn *cn)
 			    st == 413 ? "request body not accepted" :
 			    st == 405 ? "method not allowed" :
 			    "malformed request");
-			return;
+			break;
 		}
 		memmove(cn->buf, cn->buf + used, cn->buflen - used);
 		cn->buflen -= used;
 		conn_handle(cn);
 	}
+	cn->processing = false;
 }
 
 static void
@@ -756,25 +894,41 @@ conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	struct conn *cn = s->data;
 
 	(void)buf;
-	if (cn->state == CONN_CLOSING)
+	if (cn->state == CONN_CLOSING || cn->state == CONN_LINGER)
 		return;
 	if (nread < 0) {
-		/* EOF or reset; a half request just ends */
-		conn_close(cn);
+		/* EOF or reset; a half request just ends, but answers to
+		 * whole ones are sent first (a client may shut down its
+		 * side after the request) */
+		if (cn->state == CONN_READING && !cn->ready) {
+			conn_close(cn);
+			return;
+		}
+		cn->eof = true;
+		conn_read_stop(cn);
 		return;
 	}
-	if (nread == 0 || cn->state != CONN_READING)
+	if (nread == 0)
 		return;
 	cn->buflen += (size_t)nread;
-	conn_process(cn);
+	if (cn->state == CONN_READING)
+		conn_process(cn);
+	/* full while answers are pending: the peer waits for them */
+	if (cn->state != CONN_CLOSING && cn->buflen == sizeof(cn->buf))
+		conn_read_stop(cn);
 }
 
 static void
 conn_read_start(struct conn *cn)
 {
+	if (cn->reading)
+		return;
 	if (uv_read_start((uv_stream_t *)&cn->pipe, conn_on_alloc,
-	    conn_on_read) != 0)
+	    conn_on_read) != 0) {
 		conn_close(cn);
+		return;
+	}
+	cn->reading = true;
 }
 
 static void
@@ -917,7 +1071,7 @@ conn_stop_all(struct broker *b, bool force)
 	for (cn = b->conns; cn != NULL; cn = next) {
 		next = cn->nextc;
 		if (force || (cn->state == CONN_READING && cn->buflen == 0 &&
-		    !cn->req.started && cn->req.used == 0))
+		    !cn->ready && !cn->req.started && cn->req.used == 0))
 			conn_close(cn);
 	}
 }
@@ -930,7 +1084,7 @@ conn_reload(struct broker *b)
 	/* busy ones close after their answer (conn_on_write) */
 	for (cn = b->conns; cn != NULL; cn = next) {
 		next = cn->nextc;
-		if (cn->state == CONN_READING &&
+		if (cn->state == CONN_READING && !cn->ready &&
 		    conn_find_client(b->gen, cn->sock_path, NULL) == NULL)
 			conn_close(cn);
 	}

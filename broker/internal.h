@@ -16,6 +16,7 @@
 
 #include "conf/conf.h"
 #include "conf/secbuf.h"
+#include "redact/fp.h"
 #include "redact/redact.h"
 #include "broker/broker.h"
 #include "broker/audit.h"
@@ -25,9 +26,15 @@
 #include "broker/peer.h"
 #include "broker/watch.h"
 
-#define BROKER_FP_KEY_BYTES	32
 #define CONN_BUF_SIZE		1024	/* bytes read ahead of the parser */
 #define CONN_HEAD_SIZE		512	/* response head + small body */
+/*
+ * Pipelined requests are answered in one write: their heads are packed
+ * into one area and their values referenced, up to CONN_MAX_BATCH
+ * answers while each still finds CONN_HEAD_SIZE of room.
+ */
+#define CONN_HEAD_AREA		(3 * CONN_HEAD_SIZE)
+#define CONN_MAX_BATCH		8
 #define CONN_LINGER_MS		1000	/* draining after an error answer */
 #define CONN_LINGER_BYTES	(64 * 1024)
 #define CONN_MAX_LINGER		256	/* past this, close at once */
@@ -137,18 +144,26 @@ struct conn {
 	char			 id[PEER_MAX_ID];
 	struct cred_state	*cs;
 	struct upcall		*up;		/* the upstream route, or NULL */
-	/* the response being written; until the audit lines of its loop
-	 * turn are written it waits on the broker's ready list */
+	/* the answers being written (a batch: one per pipelined request);
+	 * until the audit lines of their loop turn are written they wait
+	 * on the broker's ready list */
 	struct conn		*rprev, *rnext;
 	bool			 ready;
+	bool			 writing;	/* a uv_write in flight */
+	bool			 reading;	/* uv_read_start in force */
+	bool			 eof;		/* the peer stopped sending */
+	bool			 deferred;	/* a GET waits for the batch */
+	bool			 processing;	/* inside conn_process */
 	unsigned		 nwbufs;
 	uv_buf_t		 wbufs[CONN_MAX_WBUFS];
 	uv_write_t		 wr;
 	uv_shutdown_t		 shut;
 	size_t			 drained;
-	struct secbuf		*value;		/* a reference, until written */
+	unsigned		 nvalues;
+	struct secbuf		*values[CONN_MAX_BATCH];	/* references */
 	char			*dyn;		/* a malloc'd body, or NULL */
-	char			 head[CONN_HEAD_SIZE];
+	size_t			 headlen;
+	char			 head[CONN_HEAD_AREA];
 	/* bytes read past the current request */
 	size_t			 buflen;
 	char			 buf[CONN_BUF_SIZE];
@@ -228,6 +243,8 @@ void serve_init(struct broker *b, struct cred_state *cs,
     const struct conf_cred *c);
 /* Queues cn for cs's value; conn_on_value answers it. */
 void serve_get(struct conn *cn, struct cred_state *cs);
+/* Whether serve_get would answer cs at once, from the value in hand. */
+bool serve_ready(struct cred_state *cs);
 /* Takes cn off a wait list, if it is on one. */
 void serve_forget(struct conn *cn);
 void serve_release(struct cred_state *cs);

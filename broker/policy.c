@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conf/allow.h"
 #include "conf/hush_err.h"
 #include "conf/token.h"
 #include "broker/policy.h"
@@ -27,17 +28,6 @@ policy_check_token(const struct conf_client *c, bool present,
 	    HUSH_ERR_DENIED;
 }
 
-/* pat (plen bytes) against name; a trailing '*' matches any rest. */
-static int
-policy_glob(const char *pat, size_t plen, const char *name)
-{
-	size_t nlen = strlen(name);
-
-	if (plen > 0 && pat[plen - 1] == '*')
-		return nlen >= plen - 1 && memcmp(pat, name, plen - 1) == 0;
-	return plen == nlen && memcmp(pat, name, plen) == 0;
-}
-
 int
 policy_allows(const struct conf_client *c, const char *name,
     const char *unit)
@@ -45,17 +35,18 @@ policy_allows(const struct conf_client *c, const char *name,
 	size_t i;
 
 	for (i = 0; i < c->nallow; i++) {
-		const char *a = c->allow[i], *colon = strrchr(a, ':');
+		struct allow_entry e;
 
-		if (colon != NULL && c->protocol == CONF_PROTO_SYSTEMD) {
-			/* UNIT:ID: only that unit, and only over systemd */
-			if (unit == NULL ||
-			    strlen(unit) != (size_t)(colon - a) ||
-			    memcmp(a, unit, (size_t)(colon - a)) != 0)
-				continue;
-			a = colon + 1;
-		}
-		if (policy_glob(a, strlen(a), name))
+		allow_parse(c->allow[i], &e);
+		if (c->protocol != CONF_PROTO_SYSTEMD) {
+			/* the loader refuses UNIT:ID here: whole entry */
+			e.pat = c->allow[i];
+			e.pat_len = strlen(e.pat);
+		} else if (e.unit != NULL && (unit == NULL ||
+		    strlen(unit) != e.unit_len ||
+		    memcmp(e.unit, unit, e.unit_len) != 0))
+			continue;	/* UNIT:ID: only that unit */
+		if (allow_glob(e.pat, e.pat_len, name))
 			return HUSH_OK;
 	}
 	return HUSH_ERR_DENIED;
@@ -112,7 +103,7 @@ int
 policy_decide(const struct policy_request *rq, struct policy_verdict *v)
 {
 	const struct conf_client *c = rq->client;
-	size_t i;
+	const struct conf_cred *cred;
 
 	memset(v, 0, sizeof(*v));
 	if (!rq->rate_ok)
@@ -133,10 +124,8 @@ policy_decide(const struct policy_request *rq, struct policy_verdict *v)
 		goto ok;
 	if (rq->kind == POLICY_UPSTREAM)
 		return policy_upstream(rq, v);
-	for (i = 0; i < rq->conf->ncreds; i++)
-		if (strcmp(rq->conf->creds[i].name, rq->name) == 0)
-			break;
-	if (rq->name[0] == '\0' || i == rq->conf->ncreds)
+	if (rq->name[0] == '\0' ||
+	    (cred = conf_find_cred(rq->conf, rq->name)) == NULL)
 		return policy_refuse(v, 404, "unknown", NULL,
 		    "no such credential");
 	if (policy_check_peer(c, rq->peer) != HUSH_OK)
@@ -145,7 +134,7 @@ policy_decide(const struct policy_request *rq, struct policy_verdict *v)
 	if (policy_allows(c, rq->name, rq->unit) != HUSH_OK)
 		return policy_refuse(v, 404, "denied", "not in allow",
 		    "no such credential");
-	v->cred = i;
+	v->cred = (size_t)(cred - rq->conf->creds);
 ok:
 	v->status = 200;
 	v->result = "ok";

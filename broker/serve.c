@@ -84,8 +84,8 @@ serve_fresh(struct cred_state *cs)
 		return true;
 	if (uv_now(b->loop) - cs->loaded_ms >= SERVE_MAX_REUSE_MS)
 		return false;
-	/* events queued by writes that finished before this request */
-	if (!watch_drain(&b->watch))
+	/* events queued by writes that finished before this turn */
+	if (!watch_drain_turn(&b->watch))
 		return false;
 	for (i = 0; i < 2; i++)
 		if (cs->widx[i] != WATCH_NONE &&
@@ -202,11 +202,17 @@ serve_start(struct cred_state *cs)
 	b->loads++;
 }
 
+bool
+serve_ready(struct cred_state *cs)
+{
+	return !cs->loading && serve_fresh(cs);
+}
+
 void
 serve_get(struct conn *cn, struct cred_state *cs)
 {
 	/* exec: output is reused for its cache time; files while quiet */
-	if (!cs->loading && serve_fresh(cs)) {
+	if (serve_ready(cs)) {
 		conn_on_value(cn, cs->value, cs->fp, HUSH_OK, NULL, false);
 		return;
 	}

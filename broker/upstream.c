@@ -860,6 +860,7 @@ upstream_begin(struct conn *cn, const struct policy_verdict *v,
 
 	cn->state = CONN_UPSTREAM;
 	uv_read_stop((uv_stream_t *)&cn->pipe);
+	cn->reading = false;
 	if ((uc = calloc(1, sizeof(*uc))) == NULL ||
 	    (uc->up = malloc(UPSTREAM_BODY_BUF + sizeof(uc->rbuf))) == NULL) {
 		free(uc);

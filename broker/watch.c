@@ -15,9 +15,30 @@
 static void
 watch_on_poll(uv_poll_t *p, int status, int events)
 {
+	struct watch *w = p->data;
+
 	(void)status;
 	(void)events;
-	watch_drain(p->data);
+	w->turn_ok = watch_drain(w);
+	w->turn_drained = true;
+}
+
+static void
+watch_on_turn(uv_check_t *c)
+{
+	struct watch *w = c->data;
+
+	w->turn_drained = false;
+}
+
+bool
+watch_drain_turn(struct watch *w)
+{
+	if (!w->turn_drained) {
+		w->turn_ok = watch_drain(w);
+		w->turn_drained = true;
+	}
+	return w->turn_ok;
 }
 
 void
@@ -35,6 +56,11 @@ watch_init(struct watch *w, uv_loop_t *loop)
 	w->poll.data = w;
 	uv_poll_start(&w->poll, UV_READABLE, watch_on_poll);
 	uv_unref((uv_handle_t *)&w->poll);
+	uv_check_init(loop, &w->turn);
+	w->turn.data = w;
+	uv_check_start(&w->turn, watch_on_turn);
+	uv_unref((uv_handle_t *)&w->turn);
+	w->turn_on = true;
 }
 
 /* Something was lost: treat every file as changed. */
@@ -201,6 +227,10 @@ watch_release(struct watch *w)
 	w->dirs = NULL;
 	w->files = NULL;
 	w->n = w->cap = w->nfiles = w->fcap = 0;
+	if (w->turn_on) {
+		uv_close((uv_handle_t *)&w->turn, NULL);
+		w->turn_on = false;
+	}
 	/* the fd is ours, not the handle's: closed once the handle is */
 	if (w->fd != -1 && !uv_is_closing((uv_handle_t *)&w->poll))
 		uv_close((uv_handle_t *)&w->poll, watch_on_close);

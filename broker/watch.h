@@ -42,6 +42,12 @@ struct watch_file {
 struct watch {
 	int		 fd;		/* -1: no inotify, nothing is cached */
 	uv_poll_t	 poll;		/* drains events while idle */
+	/* one drain per loop turn for the request path: a check handle
+	 * marks the turn's end */
+	uv_check_t	 turn;
+	bool		 turn_on;	/* the check handle was started */
+	bool		 turn_drained;
+	bool		 turn_ok;
 	struct watch_dir *dirs;
 	size_t		 n;
 	size_t		 cap;
@@ -61,6 +67,14 @@ int watch_path(struct watch *w, const char *path);
 
 /* Reads every pending event now; returns false when watching failed. */
 bool watch_drain(struct watch *w);
+
+/*
+ * watch_drain at most once per loop turn: every change made before the
+ * loop woke up for this turn is seen (the request being answered was
+ * read in it), without one read(2) per request. Without a running loop
+ * (no turn ever ends) it drains once.
+ */
+bool watch_drain_turn(struct watch *w);
 
 /* The current epoch of a watched file (after watch_drain). */
 uint64_t watch_epoch(const struct watch *w, int idx);

@@ -23,6 +23,8 @@
 
 #include <ini.h>
 
+#include "conf/allow.h"
+#include "conf/api.h"
 #include "conf/conf.h"
 #include "conf/hush_err.h"
 #include "conf/source.h"
@@ -413,9 +415,12 @@ parse_section(struct file_ctx *fc, const char *line)
 		ERR(ld, loc, "[%s] takes no name", word);
 		return;
 	}
-	if (sec_has_subject[kind] && !is_name(subject, "._-:")) {
+	/* the API's name check: a name the daemon could never serve is
+	 * refused here, with its line, rather than 404 at run time */
+	if (sec_has_subject[kind] && !api_name_ok(subject, strlen(subject))) {
 		ERR(ld, loc, "invalid %s name \"%s\" (use letters, digits, "
-		    "'.', '_', '-', ':')", word, subject);
+		    "'.', '_', '-', ':'; at most %d; not \".\" or \"..\")",
+		    word, subject, API_MAX_NAME);
 		return;
 	}
 	for (i = 0; i < ld->nsecs; i++) {
@@ -1606,22 +1611,12 @@ conv_upstream(struct loader *ld, const struct raw_section *s,
 
 /* Pass 3: cross checks */
 
-static bool
-allow_matches(const char *pat, const char *name)
-{
-	size_t n = strlen(pat);
-
-	if (n > 0 && pat[n - 1] == '*')
-		return strncmp(pat, name, n - 1) == 0;
-	return strcmp(pat, name) == 0;
-}
-
 static void
 check_clients(struct loader *ld)
 {
 	struct hush_conf *c = ld->conf;
 	const char **names;
-	size_t i, j, k;
+	size_t i, j;
 	char hint[80];
 
 	if ((names = calloc(c->ncreds + 1, sizeof(*names))) == NULL) {
@@ -1652,15 +1647,14 @@ check_clients(struct loader *ld)
 				    c->clients[j].where.section.line);
 		}
 		for (j = 0; j < cl->nallow; j++) {
-			const char *a = cl->allow[j], *colon;
-			size_t alen = strlen(a), pl = strlen(
-			    CONF_UPSTREAM_PREFIX);
+			const char *a = cl->allow[j];
+			size_t pl = strlen(CONF_UPSTREAM_PREFIX);
+			struct allow_entry e;
 
 			if (strncmp(a, CONF_UPSTREAM_PREFIX, pl) == 0) {
 				/* upstream:NAME grants the route, not a value */
 				a += pl;
-				alen -= pl;
-				if (alen > 0 && a[alen - 1] == '*')
+				if (a[0] != '\0' && a[strlen(a) - 1] == '*')
 					continue;
 				if (conf_find_upstream(c, a) == NULL)
 					ERR(ld, aloc, "client \"%s\": allow "
@@ -1668,25 +1662,22 @@ check_clients(struct loader *ld)
 					    cl->name, a);
 				continue;
 			}
-			if ((colon = strrchr(a, ':')) != NULL) {
-				if (cl->protocol != CONF_PROTO_SYSTEMD) {
-					ERR(ld, aloc, "client \"%s\": allow "
-					    "entry \"%s\": UNIT:ID needs "
-					    "protocol = systemd", cl->name, a);
-					continue;
-				}
-				a = colon + 1;
-				alen = strlen(a);
+			allow_parse(cl->allow[j], &e);
+			if (e.unit != NULL &&
+			    cl->protocol != CONF_PROTO_SYSTEMD) {
+				ERR(ld, aloc, "client \"%s\": allow "
+				    "entry \"%s\": UNIT:ID needs "
+				    "protocol = systemd", cl->name,
+				    cl->allow[j]);
+				continue;
 			}
-			if (alen > 0 && a[alen - 1] == '*')
+			if (e.glob)
 				continue;	/* a glob may match nothing yet */
-			for (k = 0; k < c->ncreds; k++)
-				if (allow_matches(a, c->creds[k].name))
-					break;
-			if (k == c->ncreds)
+			if (conf_find_cred(c, e.pat) == NULL)
 				ERR(ld, aloc, "client \"%s\": allow names "
-				    "unknown credential \"%s\"%s", cl->name, a,
-				    did_you_mean(a, names, hint, sizeof(hint)));
+				    "unknown credential \"%s\"%s", cl->name,
+				    e.pat, did_you_mean(e.pat, names, hint,
+				    sizeof(hint)));
 		}
 	}
 	free(names);

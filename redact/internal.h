@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "redact/fp.h"
 #include "conf/secbuf.h"
 
 /* Limits of the engine. */
@@ -25,8 +26,6 @@
 #define REDACT_MAX_LITERALS	65536
 #define REDACT_MAX_LITERAL_LEN	(1 << 20)
 #define REDACT_MAX_STATES	(1 << 22)	/* of the automaton */
-#define REDACT_FP_KEY_BYTES	32
-#define REDACT_FP_CHARS		12
 #define REDACT_MAX_RULES	4096
 
 /* Checks a rule's secret (the captured group) before it is masked. */
@@ -121,7 +120,7 @@ struct redact_rules {
 	char		*format;
 	size_t		 min_literal;
 	size_t		 max_line;
-	uint8_t		 fp_key[REDACT_FP_KEY_BYTES];
+	struct secbuf	*fp_key;	/* redact_fp's key */
 	bool		 compiled;
 	bool		 has_pem;
 	uint32_t	 pem_rule;

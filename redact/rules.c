@@ -22,7 +22,6 @@
 #include "redact/redact.h"
 #include "redact/rules.h"
 
-#define RULES_MAX_KEY_FILE	4096
 
 /* Checking patterns and configuration */
 
@@ -452,52 +451,6 @@ add_pack_rule(struct redact_rules *rs, const struct pack_rule *pr)
 	return r;
 }
 
-/* The fingerprint key: a hash of the key file, so any length works. */
-static int
-load_fp_key(struct redact_rules *rs, const char *path, char *msg,
-    size_t msglen)
-{
-	struct secbuf *sb = NULL;
-	struct stat st;
-	ssize_t n;
-	int fd, r = HUSH_ERR_IO;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		snprintf(msg, msglen, "fingerprint_key_file %s: %s", path,
-		    strerror(errno));
-		return HUSH_ERR_IO;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 16 ||
-	    st.st_size > RULES_MAX_KEY_FILE) {
-		snprintf(msg, msglen, "fingerprint_key_file %s: not a regular "
-		    "file of 16 to %d bytes", path, RULES_MAX_KEY_FILE);
-		goto out;
-	}
-	if ((sb = secbuf_new((size_t)st.st_size)) == NULL) {
-		r = HUSH_ERR_NOMEM;
-		goto out;
-	}
-	while (secbuf_len(sb) < (size_t)st.st_size) {
-		n = read(fd, secbuf_mut(sb) + secbuf_len(sb),
-		    (size_t)st.st_size - secbuf_len(sb));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			snprintf(msg, msglen, "fingerprint_key_file %s: read "
-			    "error", path);
-			goto out;
-		}
-		secbuf_set_len(sb, secbuf_len(sb) + (size_t)n);
-	}
-	crypto_generichash(rs->fp_key, sizeof(rs->fp_key), secbuf_data(sb),
-	    secbuf_len(sb), NULL, 0);
-	r = HUSH_OK;
-out:
-	secbuf_free(sb);
-	close(fd);
-	return r;
-}
-
 struct redact_rules *
 redact_rules_new(const struct hush_conf *conf, unsigned flags,
     struct conf_errs *errs)
@@ -515,7 +468,6 @@ redact_rules_new(const struct hush_conf *conf, unsigned flags,
 	}
 	rs->min_literal = CONF_DEFAULT_MIN_LITERAL;
 	rs->max_line = CONF_DEFAULT_MAX_LINE;
-	randombytes_buf(rs->fp_key, sizeof(rs->fp_key));
 	if (conf != NULL) {
 		if (conf->redact.format != NULL)
 			fmt = conf->redact.format;
@@ -525,14 +477,17 @@ redact_rules_new(const struct hush_conf *conf, unsigned flags,
 			builtin = false;
 		if (rules_check_conf(conf, errs) != 0)
 			goto fail;
-		if (conf->redact.fingerprint_key_file != NULL &&
-		    load_fp_key(rs, conf->redact.fingerprint_key_file, msg,
-		    sizeof(msg)) != HUSH_OK) {
+		if (redact_fp_key(conf->redact.fingerprint_key_file,
+		    &rs->fp_key, msg, sizeof(msg)) != HUSH_OK) {
 			conf_errs_add(errs, conf_where_key(&conf->redact.where,
 			    "fingerprint_key_file"), "%s", msg);
 			goto fail;
 		}
 	}
+	/* no configuration: a random key, comparable within this run */
+	if (rs->fp_key == NULL &&
+	    redact_fp_key(NULL, &rs->fp_key, msg, sizeof(msg)) != HUSH_OK)
+		goto nomem;
 	if (rs->max_line < CONF_MIN_MAX_LINE)
 		rs->max_line = CONF_MIN_MAX_LINE;
 	if ((rs->format = strdup(fmt)) == NULL)
@@ -701,7 +656,7 @@ redact_rules_free(struct redact_rules *rs)
 	free(rs->always);
 	scan_release(&rs->scan);
 	free(rs->format);
-	sodium_memzero(rs->fp_key, sizeof(rs->fp_key));
+	secbuf_unref(rs->fp_key);
 	free(rs);
 }
 

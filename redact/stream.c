@@ -208,7 +208,7 @@ emit_marker(struct redact_stream *s, uint32_t rule, const uint8_t *secret,
 {
 	const char *f = s->rules->format, *name = span_rule_name(s, rule);
 	size_t need = strlen(f) + 1, o = 0, i;
-	uint8_t h[16];
+	char fp[REDACT_FP_CHARS + 1];
 	char num[24];
 	int r;
 
@@ -230,15 +230,9 @@ emit_marker(struct redact_stream *s, uint32_t rule, const uint8_t *secret,
 			o += (size_t)k;
 			f += 5;
 		} else if (strncmp(f, "{fp}", 4) == 0) {
-			static const char hex[] = "0123456789abcdef";
-
-			crypto_generichash(h, sizeof(h), secret, len,
-			    s->rules->fp_key, sizeof(s->rules->fp_key));
-			for (i = 0; i < REDACT_FP_CHARS / 2; i++) {
-				s->mark[o++] = hex[h[i] >> 4];
-				s->mark[o++] = hex[h[i] & 15];
-			}
-			sodium_memzero(h, sizeof(h));
+			redact_fp(s->rules->fp_key, secret, len, fp);
+			memcpy(s->mark + o, fp, REDACT_FP_CHARS);
+			o += REDACT_FP_CHARS;
 			f += 4;
 		} else {
 			s->mark[o++] = *f++;

@@ -355,6 +355,11 @@ conf_syntax_errors_name_their_lines(void **state)
 	    "t.ini:1: key \"max_connections\" outside of any section");
 	expect_error("[credential \"a b\"]\n",
 	    "t.ini:1: invalid credential name \"a b\"");
+	/* the names the API can never serve (conf/api.h) */
+	expect_error("[credential \"..\"]\nsource = env:X\n",
+	    "t.ini:1: invalid credential name \"..\"");
+	expect_error("[credential \".\"]\nsource = env:X\n",
+	    "t.ini:1: invalid credential name \".\"");
 }
 
 static void

@@ -106,10 +106,67 @@ watch_refuses_what_it_cannot_watch(void **state)
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+static void
+on_tick(uv_timer_t *t)
+{
+	(void)t;
+}
+
+/* One turn of the loop: the watch's handles do not keep it alive. */
+static void
+one_turn(uv_loop_t *loop, uv_timer_t *t)
+{
+	uv_timer_start(t, on_tick, 0, 0);
+	uv_run(loop, UV_RUN_NOWAIT);
+}
+
+static void
+watch_drain_turn_reads_once_per_loop_turn(void **state)
+{
+	char dir[] = "/tmp/hush-watch-XXXXXX", file[64];
+	struct watch w;
+	uv_loop_t loop;
+	uv_timer_t tick;
+	uint64_t e0;
+	int idx;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/cred", dir);
+	put(file, "one");
+	assert_int_equal(uv_loop_init(&loop), 0);
+	uv_timer_init(&loop, &tick);
+	watch_init(&w, &loop);
+	assert_int_not_equal(idx = watch_path(&w, file), WATCH_NONE);
+	assert_true(watch_drain_turn(&w));
+	e0 = watch_epoch(&w, idx);
+	/* same turn: the change waits for the next one */
+	put(file, "two");
+	assert_true(watch_drain_turn(&w));
+	assert_true(watch_epoch(&w, idx) == e0);
+	/* a turn of the loop (the poll callback may drain it too) */
+	one_turn(&loop, &tick);
+	assert_true(watch_drain_turn(&w));
+	assert_true(watch_epoch(&w, idx) != e0);
+	e0 = watch_epoch(&w, idx);
+	/* a change after the turn's drain is seen in the next turn */
+	put(file, "three");
+	one_turn(&loop, &tick);
+	assert_true(watch_drain_turn(&w));
+	assert_true(watch_epoch(&w, idx) != e0);
+	watch_release(&w);
+	uv_close((uv_handle_t *)&tick, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	unlink(file);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(watch_drain_turn_reads_once_per_loop_turn),
 		cmocka_unit_test(
 		    watch_sees_a_write_to_the_file_and_not_to_its_neighbours),
 		cmocka_unit_test(watch_counts_every_event_for_a_symlink),

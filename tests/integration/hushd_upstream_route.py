@@ -138,6 +138,16 @@ try:
     t.eq(st, 404, "upstream not in the client's allow: 404 like unknown")
     t.eq(len(up.requests), before, "nor did the unknown/denied ones")
 
+    # 2b. an upstream call pipelined behind another request: the first
+    # is answered, the call is refused after it, never interleaved
+    before = len(up.requests)
+    raw = h.raw(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"
+                b"GET /v1/upstream/anthropic/v1/models HTTP/1.1\r\n"
+                b"Host: x\r\n\r\n", sock=AGENT)
+    t.ok(raw.startswith(b"HTTP/1.1 200") and b"HTTP/1.1 400" in raw,
+         "pipelined upstream call: health answered, then 400", raw[:300])
+    t.eq(len(up.requests), before, "the pipelined call never went up")
+
     # 3. an upstream that echoes the key gets it masked, body and header
     st, hd, body = call("GET", "/v1/upstream/anthropic/v1/echo")
     t.eq(st, 200, "echo call")

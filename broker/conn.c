@@ -44,14 +44,12 @@ conn_on_close(uv_handle_t *h)
 static void
 conn_unready(struct conn *cn)
 {
-	struct broker *b = cn->b;
-
 	if (!cn->ready)
 		return;
 	if (cn->rprev != NULL)
 		cn->rprev->rnext = cn->rnext;
 	else
-		b->ready = cn->rnext;
+		*cn->rlist = cn->rnext;
 	if (cn->rnext != NULL)
 		cn->rnext->rprev = cn->rprev;
 	cn->rprev = cn->rnext = NULL;
@@ -318,11 +316,12 @@ conn_queue(struct conn *cn)
 	conn_timer(cn, CONN_TIMER_WRITE);
 	if (cn->ready)
 		return;
+	cn->rlist = b->committing ? &b->later : &b->ready;
 	cn->rprev = NULL;
-	cn->rnext = b->ready;
-	if (b->ready != NULL)
-		b->ready->rprev = cn;
-	b->ready = cn;
+	cn->rnext = *cn->rlist;
+	if (*cn->rlist != NULL)
+		(*cn->rlist)->rprev = cn;
+	*cn->rlist = cn;
 	cn->ready = true;
 }
 
@@ -463,6 +462,7 @@ conn_commit(void *arg, bool ok)
 	struct conn *cn;
 	static const char body[] = "{\"error\":\"audit log unavailable\"}\n";
 
+	b->committing = true;
 	for (;;) {
 		while ((cn = b->ready) != NULL) {
 			conn_unready(cn);
@@ -480,12 +480,17 @@ conn_commit(void *arg, bool ok)
 			}
 			conn_write(cn);
 		}
-		/* requests that were waiting behind a written batch were
-		 * answered just now: their lines go out before them too */
-		if (b->ready == NULL)
+		/* requests that waited behind a written batch were answered
+		 * just now (b->later): their lines go out before them too */
+		if (b->later == NULL)
 			break;
+		b->ready = b->later;
+		b->later = NULL;
+		for (cn = b->ready; cn != NULL; cn = cn->rnext)
+			cn->rlist = &b->ready;
 		ok = audit_commit(&b->audit);
 	}
+	b->committing = false;
 }
 
 static void

@@ -148,6 +148,7 @@ struct conn {
 	 * until the audit lines of their loop turn are written they wait
 	 * on the broker's ready list */
 	struct conn		*rprev, *rnext;
+	struct conn		**rlist;	/* b->ready or b->later */
 	bool			 ready;
 	bool			 writing;	/* a uv_write in flight */
 	bool			 reading;	/* uv_read_start in force */
@@ -185,6 +186,10 @@ struct broker {
 	uv_timer_t		 stop_timer;
 	struct conn		*conns;
 	struct conn		*ready;		/* answers awaiting audit */
+	/* answers queued while conn_commit writes: their audit lines are
+	 * not written yet, so they wait for the next commit */
+	struct conn		*later;
+	bool			 committing;
 	size_t			 nconns;	/* counted against the limit */
 	size_t			 nlinger;
 	uint64_t		 accept_err_ms;	/* last accept error logged */

@@ -19,6 +19,10 @@ watch_on_poll(uv_poll_t *p, int status, int events)
 
 	(void)status;
 	(void)events;
+	/* drained this turn already: what came since is read next turn
+	 * (the poll is level-triggered, nothing is lost) */
+	if (w->turn_drained)
+		return;
 	w->turn_ok = watch_drain(w);
 	w->turn_drained = true;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <http_parser.h>
+#include <jansson.h>
 #include <sodium.h>
 
 #include "conf/fdio.h"
@@ -171,21 +172,22 @@ out:
 static void
 client_errmsg(const struct secbuf *body, char *out, size_t cap)
 {
-	const char *p = (const char *)secbuf_data(body), *q;
-	size_t len = secbuf_len(body), n;
+	json_t *j, *e;
+	const char *s;
+	size_t i, n = 0;
 
 	snprintf(out, cap, "no reason given");
-	if (len < 12 || memcmp(p, "{\"error\":\"", 10) != 0)
+	if ((j = json_loadb((const char *)secbuf_data(body), secbuf_len(body),
+	    0, NULL)) == NULL)
 		return;
-	p += 10;
-	len -= 10;
-	if ((q = memchr(p, '"', len)) == NULL)
-		return;
-	n = (size_t)(q - p);
-	if (n >= cap)
-		n = cap - 1;
-	memcpy(out, p, n);
-	out[n] = '\0';
+	if ((e = json_object_get(j, "error")) != NULL &&
+	    (s = json_string_value(e)) != NULL) {
+		/* it goes to a terminal: printable ASCII only */
+		for (i = 0; s[i] != '\0' && n + 1 < cap; i++)
+			out[n++] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+		out[n] = '\0';
+	}
+	json_decref(j);
 }
 
 int
@@ -311,9 +313,11 @@ client_list_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *sock = NULL, *p, *end;
+	const char *sock = NULL;
 	struct secbuf *body = NULL;
+	json_t *j, *list, *v;
 	char err[512], why[160];
+	size_t i;
 	int c, status = 0;
 
 	while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
@@ -340,22 +344,31 @@ client_list_main(int argc, char **argv)
 		secbuf_unref(body);
 		return HUSH_EXIT_FAIL;
 	}
-	/* {"credentials":["a","b"]}: one name a line */
-	p = (const char *)secbuf_data(body);
-	end = p + secbuf_len(body);
-	if ((p = memchr(p, '[', (size_t)(end - p))) != NULL) {
-		while (p < end && *p != ']') {
-			const char *q;
-
-			if (*p++ != '"')
-				continue;
-			if ((q = memchr(p, '"', (size_t)(end - p))) == NULL)
-				break;
-			printf("%.*s\n", (int)(q - p), p);
-			p = q + 1;
-		}
-	}
+	/* {"credentials":["a","b"]}: one name a line; names only, so
+	 * jansson's copies hold nothing secret */
+	j = json_loadb((const char *)secbuf_data(body), secbuf_len(body), 0,
+	    NULL);
 	secbuf_unref(body);
+	if ((list = json_object_get(j, "credentials")) == NULL ||
+	    !json_is_array(list)) {
+		fprintf(stderr, "hush list: %s: the answer is not a "
+		    "credential list\n", sock);
+		json_decref(j);
+		return HUSH_EXIT_FAIL;
+	}
+	json_array_foreach(list, i, v) {
+		const char *s = json_string_value(v);
+
+		if (s == NULL || !api_name_ok(s, strlen(s))) {
+			fprintf(stderr, "hush list: %s: the answer holds "
+			    "something that is not a credential name\n",
+			    sock);
+			json_decref(j);
+			return HUSH_EXIT_FAIL;
+		}
+		printf("%s\n", s);
+	}
+	json_decref(j);
 	return HUSH_EXIT_OK;
 usage:
 	fprintf(stderr, "usage: hush list [-s SOCKET]\n");

@@ -113,6 +113,13 @@ audit_format(const struct audit_event *ev, uint64_t ts_ms, char *buf,
 		ab_num(&b, "status", ev->status);
 	if (ev->bytes >= 0)
 		ab_num(&b, "bytes", ev->bytes);
+	if (ev->upstream != NULL) {
+		ab_field(&b, "upstream", ev->upstream);
+		ab_field(&b, "method", ev->method);
+		ab_field(&b, "path", ev->path);
+		ab_num(&b, "bytes_up", ev->bytes_up);
+		ab_num(&b, "duration_ms", ev->duration_ms);
+	}
 	ab_field(&b, "fp", ev->fp);
 	ab_field(&b, "reason", ev->reason);
 	ab_str(&b, "}\n");

@@ -37,6 +37,12 @@ struct audit_event {
 	long long	 bytes;		/* or -1 */
 	const char	*fp;		/* or NULL */
 	const char	*reason;	/* why, for refusals; never a value */
+	/* an upstream call (issue 11): what was called, bytes each way */
+	const char	*upstream;	/* or NULL: none of what follows */
+	const char	*method;
+	const char	*path;
+	long long	 bytes_up;
+	long long	 duration_ms;
 };
 
 /* Told once per loop iteration whether its lines were all written. */

@@ -14,6 +14,7 @@
 #include "conf/hush_err.h"
 #include "broker/internal.h"
 #include "broker/privdrop.h"
+#include "broker/upstream.h"
 #include "redact/redact.h"
 #include "redact/rules.h"
 
@@ -677,6 +678,8 @@ out:
 		rc = HUSH_EXIT_FAIL;
 	}
 	watch_release(&b->watch);
+	/* libcurl's sockets and timer close with their own callbacks */
+	upstream_release(b);
 	uv_walk(&loop, broker_on_walk_close, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	broker_log_owner = NULL;

@@ -7,6 +7,7 @@
 #include "conf/hush_err.h"
 #include "broker/internal.h"
 #include "broker/route.h"
+#include "broker/upstream.h"
 
 #define CONN_LIST_MAX		(256 * 1024)
 
@@ -33,6 +34,8 @@ conn_on_close(uv_handle_t *h)
 		gen_unref(cn->gen);
 	conn_batch_clear(cn);
 	free(cn->sock_path);
+	/* the upstream route's headers and early body are freed here */
+	http_request_reset(&cn->req);
 	/* the read buffer held raw requests, Authorization headers too */
 	sodium_memzero(cn, sizeof(*cn));
 	free(cn);
@@ -64,6 +67,7 @@ conn_close(struct conn *cn)
 		b->nlinger--;
 	cn->state = CONN_CLOSING;
 	serve_forget(cn);
+	upstream_cancel(cn);
 	conn_unready(cn);
 	if (cn->counted)
 		b->nconns--;
@@ -531,6 +535,10 @@ conn_on_value(struct conn *cn, struct secbuf *value, const char *fp, int r,
 
 	if (cn->state == CONN_CLOSING)
 		return;
+	if (cn->up != NULL) {
+		upstream_on_value(cn, value, fp, r, reason);
+		return;
+	}
 	if (r != HUSH_OK || value == NULL) {
 		conn_audit(cn, "source-error", 500, -1, NULL, reason);
 		if (cn->systemd) {
@@ -700,6 +708,66 @@ conn_list(struct conn *cn, const struct policy_request *lrq)
 	    !cn->req.keep_alive);
 }
 
+void
+conn_set_write_timer(struct conn *cn, bool on)
+{
+	if (cn->state != CONN_CLOSING)
+		conn_timer(cn, on ? CONN_TIMER_WRITE : CONN_TIMER_NONE);
+}
+
+/*
+ * /v1/upstream/NAME/PATH (issue 11): the same decision as a credential's,
+ * then upstream.c owns the connection until it closes.
+ */
+static void
+conn_upstream(struct conn *cn)
+{
+	struct http_request *req = &cn->req;
+	const char *t = req->target + strlen(HTTP_UPSTREAM_PREFIX);
+	const char *end = req->target + req->target_len, *slash, *q;
+	char name[ROUTE_MAX_NAME + 1];
+	struct policy_request rq;
+	struct policy_verdict v;
+	size_t nlen;
+	static const char root[] = "/";
+
+	cn->event = "upstream";
+	cn->cred_name = NULL;
+	if ((q = memchr(t, '?', (size_t)(end - t))) == NULL)
+		q = end;
+	if ((slash = memchr(t, '/', (size_t)(q - t))) == NULL)
+		slash = q;
+	nlen = (size_t)(slash - t);
+	if (!api_name_ok(t, nlen))
+		nlen = 0;
+	memcpy(name, t, nlen);
+	name[nlen] = '\0';
+	conn_request(cn, &rq, POLICY_UPSTREAM, name, NULL);
+	rq.method = http_method_str((enum http_method)req->method);
+	rq.path = slash < q ? slash : root;
+	rq.path_len = slash < q ? (size_t)(q - slash) : 1;
+	rq.has_token = http_request_bearer(req, &rq.token, &rq.token_len);
+	if (policy_decide(&rq, &v) != HUSH_OK) {
+		struct audit_event ev = {
+			.event = "upstream", .client = cn->client->name,
+			.has_peer = true, .uid = cn->peer.uid,
+			.pid = cn->peer.pid, .result = v.result,
+			.status = v.status, .bytes = -1, .reason = v.reason,
+			.upstream = name, .method = rq.method, .path = "",
+		};
+		char path[HTTP_MAX_TARGET + 1];
+
+		memcpy(path, rq.path, rq.path_len);
+		path[rq.path_len] = '\0';
+		ev.path = path;
+		audit_log(&cn->b->audit, &ev);
+		conn_error(cn, v.status, v.message);
+		return;
+	}
+	conn_timer(cn, CONN_TIMER_NONE);
+	upstream_begin(cn, &v, rq.path, rq.path_len, q, (size_t)(end - q));
+}
+
 static void
 conn_handle(struct conn *cn)
 {
@@ -713,6 +781,19 @@ conn_handle(struct conn *cn)
 	cn->cred_name = NULL;
 	if (!conn_refresh(cn)) {
 		conn_close(cn);
+		return;
+	}
+	if (req->upstream && (cn->ready || cn->writing)) {
+		/* the route writes its answer as it streams: it cannot wait
+		 * behind answers to requests pipelined before it */
+		conn_audit(cn, "bad-request", 400, -1, NULL,
+		    "upstream call pipelined behind other requests");
+		conn_error(cn, 400, "an upstream call must wait for the "
+		    "answers before it");
+		return;
+	}
+	if (req->upstream) {
+		conn_upstream(cn);
 		return;
 	}
 	if (route_match(req->target, req->target_len, req->method, &rt) !=

@@ -1,4 +1,5 @@
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -13,6 +14,7 @@ static int http_on_header_field(http_parser *, const char *, size_t);
 static int http_on_header_value(http_parser *, const char *, size_t);
 static int http_on_headers_complete(http_parser *);
 static int http_on_message_complete(http_parser *);
+static int http_on_body(http_parser *, const char *, size_t);
 
 static const http_parser_settings http_settings = {
 	.on_message_begin = http_on_message_begin,
@@ -21,7 +23,55 @@ static const http_parser_settings http_settings = {
 	.on_header_value = http_on_header_value,
 	.on_headers_complete = http_on_headers_complete,
 	.on_message_complete = http_on_message_complete,
+	.on_body = http_on_body,
 };
+
+/* Appends to a growing buffer; false when out of memory. */
+static bool
+http_append(struct http_request *req, char **buf, size_t *len, size_t *cap,
+    const char *at, size_t n)
+{
+	if (n > *cap - *len) {
+		size_t ncap = *cap == 0 ? 1024 : *cap;
+		char *p;
+
+		while (ncap - *len < n)
+			ncap *= 2;
+		if ((p = malloc(ncap)) == NULL) {
+			req->oom = true;
+			return false;
+		}
+		/* headers hold tokens: no realloc leaving copies behind */
+		if (*buf != NULL) {
+			memcpy(p, *buf, *len);
+			sodium_memzero(*buf, *cap);
+			free(*buf);
+		}
+		*buf = p;
+		*cap = ncap;
+	}
+	memcpy(*buf + *len, at, n);
+	*len += n;
+	return true;
+}
+
+static bool
+http_fwd(struct http_request *req, const char *at, size_t n)
+{
+	return http_append(req, &req->fwd, &req->fwd_len, &req->fwd_cap, at,
+	    n);
+}
+
+/* The upstream route keeps headers: decided once the target is read. */
+static void
+http_check_upstream(struct http_request *req)
+{
+	size_t n = strlen(HTTP_UPSTREAM_PREFIX);
+
+	if (!req->upstream && req->fwd == NULL && req->target_len > n &&
+	    memcmp(req->target, HTTP_UPSTREAM_PREFIX, n) == 0)
+		req->upstream = true;
+}
 
 void
 http_request_init(struct http_request *req, size_t max_head)
@@ -38,6 +88,14 @@ http_request_reset(struct http_request *req)
 
 	/* the token is the client's secret: leave no copy behind */
 	sodium_memzero(req->auth, sizeof(req->auth));
+	if (req->fwd != NULL) {
+		sodium_memzero(req->fwd, req->fwd_cap);
+		free(req->fwd);
+	}
+	if (req->early != NULL) {
+		sodium_memzero(req->early, req->early_cap);
+		free(req->early);
+	}
 	memset(req, 0, sizeof(*req));
 	req->max_head = max_head;
 	http_parser_init(&req->parser, HTTP_REQUEST);
@@ -89,6 +147,13 @@ http_on_header_field(http_parser *p, const char *at, size_t len)
 {
 	struct http_request *req = p->data;
 
+	http_check_upstream(req);
+	if (req->upstream) {
+		if (req->in_value && !http_fwd(req, "\r\n", 2))
+			return -1;
+		if (!http_fwd(req, at, len))
+			return -1;
+	}
 	if (req->in_value) {
 		/* a new header begins */
 		req->in_value = false;
@@ -109,6 +174,10 @@ http_on_header_value(http_parser *p, const char *at, size_t len)
 {
 	struct http_request *req = p->data;
 
+	if (req->upstream && !req->in_value && !http_fwd(req, ": ", 2))
+		return -1;
+	if (req->upstream && !http_fwd(req, at, len))
+		return -1;
 	if (!req->in_value) {
 		req->in_value = true;
 		http_name_done(req);
@@ -143,6 +212,20 @@ http_on_headers_complete(http_parser *p)
 	}
 	body = req->has_te || (p->flags & F_CHUNKED) != 0 ||
 	    (p->content_length != 0 && p->content_length != ULLONG_MAX);
+	http_check_upstream(req);
+	if (req->upstream) {
+		if (req->in_value && !http_fwd(req, "\r\n", 2))
+			return -1;
+		/* the route reads the body; the head is what it routes on */
+		req->method = p->method;
+		req->keep_alive = false;
+		req->has_body = body;
+		req->content_length = (p->flags & F_CHUNKED) != 0 ?
+		    ULLONG_MAX : p->content_length;
+		req->head_done = true;
+		req->complete = true;
+		return 0;
+	}
 	if (body) {
 		/* every endpoint is a GET: a body is never read */
 		req->status = p->method == HTTP_GET ? 413 : 405;
@@ -159,6 +242,8 @@ http_on_message_complete(http_parser *p)
 	struct http_request *req = p->data;
 
 	req->complete = true;
+	if (req->upstream)
+		req->body_done = true;
 	/* one request at a time: the caller answers before reading on */
 	http_parser_pause(p, 1);
 	return 0;
@@ -178,9 +263,18 @@ http_request_feed(struct http_request *req, const char *buf, size_t len,
 	n = http_parser_execute(&req->parser, &http_settings, buf, len);
 	e = HTTP_PARSER_ERRNO(&req->parser);
 	req->used += n;
-	if (req->used > req->max_head) {
+	/* on the upstream route, a body came along with the head's end */
+	if (req->used > req->max_head && !req->head_done) {
 		req->status = 431;
 		return HUSH_ERR_TOO_LARGE;
+	}
+	/* the upstream route's head is complete before its body is parsed:
+	 * a framing the parser refuses after it (a Transfer-Encoding other
+	 * than chunked, a malformed chunk) is still a bad request */
+	if (req->complete && req->upstream && e != HPE_OK &&
+	    e != HPE_PAUSED) {
+		req->status = 400;
+		return HUSH_ERR_INVALID;
 	}
 	if (req->complete) {
 		*usedp = n;
@@ -192,6 +286,38 @@ http_request_feed(struct http_request *req, const char *buf, size_t len,
 		req->status = e == HPE_HEADER_OVERFLOW ? 431 : 400;
 	return req->status == 413 || req->status == 431 ?
 	    HUSH_ERR_TOO_LARGE : HUSH_ERR_INVALID;
+}
+
+static int
+http_on_body(http_parser *p, const char *at, size_t len)
+{
+	struct http_request *req = p->data;
+
+	if (req->on_body != NULL)
+		return req->on_body(req->body_arg, at, len) != 0 ? -1 : 0;
+	/* read along with the head: kept until the route takes it */
+	return http_append(req, &req->early, &req->early_len,
+	    &req->early_cap, at, len) ? 0 : -1;
+}
+
+int
+http_request_feed_body(struct http_request *req, const char *buf,
+    size_t len, size_t *usedp)
+{
+	size_t n;
+
+	*usedp = 0;
+	if (req->body_done)
+		return HUSH_OK;
+	if (len == 0)
+		return HUSH_ERR_INCOMPLETE;
+	n = http_parser_execute(&req->parser, &http_settings, buf, len);
+	*usedp = n;
+	if (req->body_done)
+		return HUSH_OK;
+	if (HTTP_PARSER_ERRNO(&req->parser) == HPE_OK && n == len)
+		return HUSH_ERR_INCOMPLETE;
+	return HUSH_ERR_INVALID;
 }
 
 bool
@@ -222,6 +348,7 @@ http_reason(int status)
 	case 200:	return "OK";
 	case 400:	return "Bad Request";
 	case 401:	return "Unauthorized";
+	case 403:	return "Forbidden";
 	case 404:	return "Not Found";
 	case 405:	return "Method Not Allowed";
 	case 408:	return "Request Timeout";
@@ -229,7 +356,9 @@ http_reason(int status)
 	case 429:	return "Too Many Requests";
 	case 431:	return "Request Header Fields Too Large";
 	case 500:	return "Internal Server Error";
+	case 502:	return "Bad Gateway";
 	case 503:	return "Service Unavailable";
+	case 504:	return "Gateway Timeout";
 	case 505:	return "HTTP Version Not Supported";
 	}
 	return "Error";

@@ -5,7 +5,10 @@
  * pieces as they arrive; the parser copies what routing and policy need
  * (method, target, Authorization, keep-alive) into fixed buffers, so the
  * caller keeps no more than the bytes of a request that follows. Request
- * bodies are refused: every hush endpoint is a GET.
+ * bodies are refused, except on the upstream route (HTTP_UPSTREAM_PREFIX,
+ * issue 11): there the headers to forward are kept and the head is
+ * complete at its blank line; the body is then fed with
+ * http_request_feed_body.
  */
 #ifndef HUSH_HTTP_H
 #define HUSH_HTTP_H
@@ -18,6 +21,7 @@
 #define HTTP_MAX_TARGET		512	/* request target, bytes */
 #define HTTP_MAX_AUTH		256	/* Authorization value, bytes */
 #define HTTP_MAX_HNAME		32	/* longer names are not ours */
+#define HTTP_UPSTREAM_PREFIX	"/v1/upstream/"
 
 enum http_hdr {
 	HTTP_HDR_OTHER = 0,
@@ -48,6 +52,20 @@ struct http_request {
 	size_t		 auth_len;
 	bool		 auth_bad;	/* too long, or sent twice */
 	bool		 has_te;
+	/* the upstream route: headers to forward, "Name: value\r\n" each */
+	bool		 upstream;
+	bool		 head_done;
+	bool		 has_body;
+	bool		 body_done;
+	char		*fwd;		/* malloc'd, or NULL */
+	size_t		 fwd_len, fwd_cap;
+	char		*early;		/* body bytes read with the head */
+	size_t		 early_len, early_cap;
+	bool		 oom;
+	unsigned long long content_length;	/* ULLONG_MAX: not given */
+	/* body feeding */
+	int		(*on_body)(void *arg, const char *buf, size_t len);
+	void		*body_arg;
 };
 
 /* Prepares req for a new connection; max_head caps line + headers. */
@@ -73,6 +91,17 @@ int http_request_feed(struct http_request *req, const char *buf, size_t len,
  */
 bool http_request_bearer(const struct http_request *req, const char **tokp,
     size_t *lenp);
+
+/*
+ * The upstream route, after http_request_feed returned HUSH_OK with
+ * has_body set: feeds body bytes (chunked or Content-Length framed),
+ * passing the payload to on_body. Returns HUSH_OK when the body ended
+ * (*usedp bytes of buf were its last), HUSH_ERR_INCOMPLETE when all of
+ * buf was taken, HUSH_ERR_INVALID when it is malformed or on_body
+ * refused (returned non-zero).
+ */
+int http_request_feed_body(struct http_request *req, const char *buf,
+    size_t len, size_t *usedp);
 
 /* The reason phrase for a status code hush answers with. */
 const char *http_reason(int status);

@@ -50,6 +50,8 @@
 
 struct broker;
 struct conn;
+struct upcall;
+struct upstream_hub;
 
 /* A credential's served state: the last good value and its loads. */
 struct cred_state {
@@ -104,6 +106,7 @@ enum conn_state {
 	CONN_WAITING,		/* for a credential's load */
 	CONN_WRITING,
 	CONN_LINGER,		/* answered an error: draining, then close */
+	CONN_UPSTREAM,		/* the upstream route owns it (upstream.c) */
 	CONN_CLOSING,
 };
 
@@ -140,6 +143,7 @@ struct conn {
 	char			 unit[PEER_MAX_UNIT];
 	char			 id[PEER_MAX_ID];
 	struct cred_state	*cs;
+	struct upcall		*up;		/* the upstream route, or NULL */
 	/* the answers being written (a batch: one per pipelined request);
 	 * until the audit lines of their loop turn are written they wait
 	 * on the broker's ready list */
@@ -198,6 +202,7 @@ struct broker {
 	size_t			 nseen;
 	size_t			 seencap;
 	int			 loads;		/* in the thread pool */
+	struct upstream_hub	*hub;		/* libcurl's, made at first use */
 };
 
 /* broker.c */
@@ -231,6 +236,8 @@ void conn_stop_all(struct broker *b, bool force);
 void conn_commit(void *arg, bool ok);
 /* After a reload: close idle connections whose client section is gone. */
 void conn_reload(struct broker *b);
+/* The upstream route: a client that does not read gets write_timeout. */
+void conn_set_write_timer(struct conn *cn, bool on);
 
 /* serve.c */
 /* A value read from files is trusted this long at most without a read,

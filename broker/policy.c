@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <string.h>
 
 #include "conf/allow.h"
@@ -62,6 +63,42 @@ policy_refuse(struct policy_verdict *v, int status, const char *result,
 	return HUSH_ERR_DENIED;
 }
 
+static int
+policy_upstream(const struct policy_request *rq, struct policy_verdict *v)
+{
+	const struct conf_client *c = rq->client;
+	char allow[sizeof(CONF_UPSTREAM_PREFIX) + 128];
+	size_t i;
+
+	for (i = 0; i < rq->conf->nupstreams; i++)
+		if (strcmp(rq->conf->upstreams[i].name, rq->name) == 0)
+			break;
+	if (rq->name[0] == '\0' || i == rq->conf->nupstreams ||
+	    strlen(rq->name) > 127)
+		return policy_refuse(v, 404, "unknown", NULL,
+		    "no such upstream");
+	if (policy_check_peer(c, rq->peer) != HUSH_OK)
+		return policy_refuse(v, 404, "denied", "peer uid/gid",
+		    "no such upstream");
+	snprintf(allow, sizeof(allow), "%s%s", CONF_UPSTREAM_PREFIX,
+	    rq->name);
+	if (policy_allows(c, allow, NULL) != HUSH_OK)
+		return policy_refuse(v, 404, "denied", "not in allow",
+		    "no such upstream");
+	if (!conf_upstream_method_ok(&rq->conf->upstreams[i], rq->method))
+		return policy_refuse(v, 403, "forbidden", "method not allowed",
+		    "method not allowed for this upstream");
+	if (!conf_upstream_path_ok(&rq->conf->upstreams[i], rq->path,
+	    rq->path_len))
+		return policy_refuse(v, 403, "forbidden", "path not allowed",
+		    "path not allowed for this upstream");
+	v->upstream = i;
+	v->cred = rq->conf->upstreams[i].cred;
+	v->status = 200;
+	v->result = "ok";
+	return HUSH_OK;
+}
+
 int
 policy_decide(const struct policy_request *rq, struct policy_verdict *v)
 {
@@ -85,6 +122,8 @@ policy_decide(const struct policy_request *rq, struct policy_verdict *v)
 		    "audit log unavailable");
 	if (rq->kind == POLICY_LIST)
 		goto ok;
+	if (rq->kind == POLICY_UPSTREAM)
+		return policy_upstream(rq, v);
 	if (rq->name[0] == '\0' ||
 	    (cred = conf_find_cred(rq->conf, rq->name)) == NULL)
 		return policy_refuse(v, 404, "unknown", NULL,

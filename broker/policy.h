@@ -48,6 +48,7 @@ enum policy_kind {
 	POLICY_HEALTH = 0,	/* GET /v1/health */
 	POLICY_LIST,		/* GET /v1/credentials */
 	POLICY_GET,		/* one credential (HTTP or systemd) */
+	POLICY_UPSTREAM,	/* a call through [upstream NAME] */
 };
 
 /*
@@ -69,6 +70,10 @@ struct policy_request {
 	size_t		 token_len;
 	bool		 rate_ok;
 	bool		 audit_ok;
+	/* POLICY_UPSTREAM: name is the upstream's; what the call asks */
+	const char	*method;
+	const char	*path;		/* without the query */
+	size_t		 path_len;
 };
 
 /* The verdict and what the audit log says about it. */
@@ -78,6 +83,7 @@ struct policy_verdict {
 	const char	*reason;	/* audit "reason", or NULL */
 	const char	*message;	/* error body for the caller */
 	size_t		 cred;		/* GET, 200: conf->creds index */
+	size_t		 upstream;	/* UPSTREAM, 200: conf->upstreams */
 };
 
 /*
@@ -86,7 +92,9 @@ struct policy_verdict {
  * token (401; HTTP clients only), audit log (503), list is then answered,
  * lookup (404 "unknown"), peer uid/gid (404 "denied"), allow (404
  * "denied"). Unknown and not allowed give the caller the same answer; the
- * audit reason tells them apart. Returns HUSH_OK when the request may be
+ * audit reason tells them apart. An upstream call is looked up among the
+ * upstreams and allowed by an "upstream:NAME" entry; its path and method
+ * are then checked against the upstream's paths and methods (403). Returns HUSH_OK when the request may be
  * served, HUSH_ERR_DENIED otherwise; *v is set either way.
  */
 int policy_decide(const struct policy_request *rq, struct policy_verdict *v);

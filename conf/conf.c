@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -34,16 +35,17 @@ enum sec_kind {
 	SEC_CLIENT,
 	SEC_CREDENTIAL,
 	SEC_RULE,
+	SEC_UPSTREAM,
 	SEC_NKINDS
 };
 
 static const char *const sec_names[SEC_NKINDS + 1] = {
-	"broker", "redact", "client", "credential", "rule", NULL
+	"broker", "redact", "client", "credential", "rule", "upstream", NULL
 };
 
 /* Whether a section kind takes a quoted subject: [client "name"]. */
 static const bool sec_has_subject[SEC_NKINDS] = {
-	false, false, true, true, true
+	false, false, true, true, true, true
 };
 
 static const char *const broker_keys[] = {
@@ -67,8 +69,13 @@ static const char *const rule_keys[] = {
 	"pattern", "keywords", "secret_group", "description", "check",
 	"min_entropy", "stopwords", NULL
 };
+static const char *const upstream_keys[] = {
+	"url", "credential", "header", "paths", "methods", "max_request_size",
+	"timeout", "ca_file", "env", "key_env", NULL
+};
 static const char *const *const sec_keys[SEC_NKINDS] = {
-	broker_keys, redact_keys, client_keys, credential_keys, rule_keys
+	broker_keys, redact_keys, client_keys, credential_keys, rule_keys,
+	upstream_keys
 };
 
 struct raw_kv {
@@ -1412,6 +1419,229 @@ conv_rule(struct loader *ld, const struct raw_section *s, struct conf_rule *r)
 		ERR(ld, s->loc, "rule \"%s\": missing pattern", r->name);
 }
 
+/* An upstream name: it becomes a path segment and an allow entry. */
+static bool
+route_like_name(const char *s)
+{
+	return s[0] != '\0' && s[0] != '.' && strlen(s) <= 64 &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._-") == strlen(s);
+}
+
+/* Whether the host of an http:// URL is loopback (the only plain HTTP). */
+static bool
+url_loopback(const char *host, size_t len)
+{
+	static const char *const lo[] = { "127.0.0.1", "localhost", "[::1]",
+	    NULL };
+	size_t i;
+
+	for (i = 0; lo[i] != NULL; i++)
+		if (len == strlen(lo[i]) && strncasecmp(host, lo[i], len) == 0)
+			return true;
+	return len > 4 && strncmp(host, "127.", 4) == 0 &&
+	    strspn(host, "0123456789.") == len;
+}
+
+static void
+conv_upstream_url(struct conv *cv, struct conf_upstream *u)
+{
+	const char *v = cv->kv->value, *host, *end;
+	bool https = strncmp(v, "https://", 8) == 0;
+	size_t n;
+
+	if (!https && strncmp(v, "http://", 7) != 0) {
+		bad_value(cv, "an https:// URL (http:// only on loopback)");
+		return;
+	}
+	host = v + (https ? 8 : 7);
+	end = host + strcspn(host, "/?#");
+	/* the host up to a port; userinfo would carry a secret in the file */
+	n = (size_t)(end - host);
+	if (n == 0 || memchr(host, '@', n) != NULL || *end == '?' ||
+	    *end == '#' || strpbrk(v, " \t\\") != NULL) {
+		bad_value(cv, "scheme://host[:port][/path], no user, query or "
+		    "fragment");
+		return;
+	}
+	if (!https) {
+		const char *colon = host[0] == '[' ? memchr(host, ']', n) :
+		    memchr(host, ':', n);
+		size_t hn = colon == NULL ? n : (size_t)(colon - host) +
+		    (host[0] == '[' ? 1 : 0);
+
+		if (!url_loopback(host, hn)) {
+			bad_value(cv, "https:// (plain http:// only to "
+			    "loopback)");
+			return;
+		}
+	}
+	get_string(cv, &u->url);
+	/* the route appends the client's path, which begins with '/' */
+	if (u->url != NULL) {
+		n = strlen(u->url);
+		while (n > 0 && u->url[n - 1] == '/' && u->url + n - 1 >= end -
+		    v + u->url)
+			u->url[--n] = '\0';
+	}
+}
+
+static bool
+header_token(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) &&
+		    strchr("!#$%&'*+-.^_`|~", s[i]) == NULL)
+			return false;
+	return true;
+}
+
+static void
+conv_upstream_header(struct conv *cv, struct conf_upstream *u)
+{
+	const char *v = cv->kv->value, *colon = strchr(v, ':'), *val, *ph;
+	const char *p;
+
+	for (p = v; *p != '\0'; p++)
+		if (iscntrl((unsigned char)*p)) {
+			bad_value(cv, "control characters are not allowed");
+			return;
+		}
+	if (colon == NULL || !header_token(v, (size_t)(colon - v))) {
+		bad_value(cv, "\"Name: text with {value}\"");
+		return;
+	}
+	val = colon + 1;
+	while (*val == ' ')
+		val++;
+	if ((ph = strstr(val, "{value}")) == NULL ||
+	    strstr(ph + 7, "{value}") != NULL) {
+		bad_value(cv, "the text must hold {value} exactly once");
+		return;
+	}
+	free(u->header_name);
+	free(u->header_pre);
+	free(u->header_post);
+	u->header_name = strndup(v, (size_t)(colon - v));
+	u->header_pre = strndup(val, (size_t)(ph - val));
+	u->header_post = strdup(ph + 7);
+	if (u->header_name == NULL || u->header_pre == NULL ||
+	    u->header_post == NULL)
+		cv->ld->nomem = true;
+}
+
+static void
+conv_upstream(struct loader *ld, const struct raw_section *s,
+    struct conf_upstream *u)
+{
+	struct conv cv = { ld, NULL };
+	size_t i, j;
+
+	u->max_request_size = CONF_DEFAULT_UPSTREAM_MAX_REQUEST;
+	u->timeout_ms = CONF_DEFAULT_UPSTREAM_TIMEOUT_MS;
+	for (i = 0; i < s->nkv; i++) {
+		cv.kv = &s->kv[i];
+		if (KEY("url"))
+			conv_upstream_url(&cv, u);
+		else if (KEY("credential"))
+			get_string(&cv, &u->credential);
+		else if (KEY("header"))
+			conv_upstream_header(&cv, u);
+		else if (KEY("paths")) {
+			get_list(&cv, &u->paths, &u->npaths);
+			for (j = 0; j < u->npaths; j++)
+				if (u->paths[j][0] != '/' ||
+				    strpbrk(u->paths[j], "%?#\\ ") != NULL ||
+				    strstr(u->paths[j], "/.") != NULL ||
+				    (strchr(u->paths[j], '*') != NULL &&
+				    strchr(u->paths[j], '*')[1] != '\0'))
+					ERR(ld, cv.kv->loc, "upstream \"%s\": "
+					    "paths: \"%s\" is not a path "
+					    "beginning with '/' (a '*' only "
+					    "at its end)", u->name,
+					    u->paths[j]);
+		} else if (KEY("methods")) {
+			get_list(&cv, &u->methods, &u->nmethods);
+			for (j = 0; j < u->nmethods; j++) {
+				char *m = u->methods[j];
+
+				if (strspn(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") !=
+				    strlen(m) || strlen(m) > 16)
+					ERR(ld, cv.kv->loc, "upstream \"%s\": "
+					    "methods: \"%s\" is not a method "
+					    "such as GET or POST", u->name, m);
+			}
+		} else if (KEY("max_request_size"))
+			get_size(&cv, 0, CONF_MAX_UPSTREAM_REQUEST,
+			    &u->max_request_size);
+		else if (KEY("timeout")) {
+			get_duration(&cv, &u->timeout_ms);
+			if (u->timeout_ms == 0)
+				bad_value(&cv, "a duration above zero");
+		} else if (KEY("ca_file"))
+			get_path(&cv, &u->ca_file);
+		else if (KEY("env") || KEY("key_env")) {
+			char **l = NULL;
+			size_t n = 0;
+
+			if (KEY("env"))
+				get_list(&cv, &u->env, &u->nenv);
+			else {
+				get_list(&cv, &l, &n);
+				if (n == 1) {
+					free(u->key_env);
+					u->key_env = ld_strdup(ld, l[0]);
+				} else if (n > 1)
+					bad_value(&cv, "one variable name");
+			}
+			for (j = 0; j < (l != NULL ? n : u->nenv); j++) {
+				const char *e = l != NULL ? l[j] : u->env[j];
+
+				if (!is_name(e, "_") ||
+				    isdigit((unsigned char)e[0]))
+					ERR(ld, cv.kv->loc, "upstream \"%s\": "
+					    "%s: \"%s\" is not a variable name",
+					    u->name, cv.kv->key, e);
+			}
+			val_list_free(l);
+		}
+	}
+	fill_where(ld, s, &u->where);
+	if (!route_like_name(u->name))
+		ERR(ld, s->loc, "upstream \"%s\": a name is letters, digits, "
+		    "'.', '_' and '-'", u->name);
+	if (u->url == NULL && !conf_where_has(&u->where, "url"))
+		ERR(ld, s->loc, "upstream \"%s\": missing url", u->name);
+	if (u->credential == NULL && !conf_where_has(&u->where, "credential"))
+		ERR(ld, s->loc, "upstream \"%s\": missing credential",
+		    u->name);
+	if (u->header_name == NULL && !conf_where_has(&u->where, "header"))
+		ERR(ld, s->loc, "upstream \"%s\": missing header (such as "
+		    "\"x-api-key: {value}\")", u->name);
+	if (u->paths == NULL && !conf_where_has(&u->where, "paths"))
+		ERR(ld, s->loc, "upstream \"%s\": missing paths (deny by "
+		    "default: name the paths the client may call)", u->name);
+	if (u->methods == NULL && !ld->nomem) {
+		if (val_list("GET, POST", &u->methods, &u->nmethods) !=
+		    HUSH_OK)
+			ld->nomem = true;
+	}
+	if (u->credential != NULL) {
+		for (j = 0; j < ld->conf->ncreds; j++)
+			if (strcmp(ld->conf->creds[j].name, u->credential) == 0)
+				break;
+		if (j == ld->conf->ncreds)
+			ERR(ld, conf_where_key(&u->where, "credential"),
+			    "upstream \"%s\": credential: no [credential "
+			    "\"%s\"]", u->name, u->credential);
+		u->cred = j;
+	}
+}
+
 /* Pass 3: cross checks */
 
 static void
@@ -1428,6 +1658,13 @@ check_clients(struct loader *ld)
 	}
 	for (i = 0; i < c->ncreds; i++)
 		names[i] = c->creds[i].name;
+	for (i = 0; i < c->ncreds; i++)
+		if (strncmp(c->creds[i].name, CONF_UPSTREAM_PREFIX,
+		    strlen(CONF_UPSTREAM_PREFIX)) == 0)
+			ERR(ld, c->creds[i].where.section, "credential \"%s\": "
+			    "a name beginning with \"%s\" would read as an "
+			    "upstream in allow lists", c->creds[i].name,
+			    CONF_UPSTREAM_PREFIX);
 	for (i = 0; i < c->nclients; i++) {
 		struct conf_client *cl = &c->clients[i];
 		struct conf_loc aloc = conf_where_key(&cl->where, "allow");
@@ -1443,8 +1680,21 @@ check_clients(struct loader *ld)
 				    c->clients[j].where.section.line);
 		}
 		for (j = 0; j < cl->nallow; j++) {
+			const char *a = cl->allow[j];
+			size_t pl = strlen(CONF_UPSTREAM_PREFIX);
 			struct allow_entry e;
 
+			if (strncmp(a, CONF_UPSTREAM_PREFIX, pl) == 0) {
+				/* upstream:NAME grants the route, not a value */
+				a += pl;
+				if (a[0] != '\0' && a[strlen(a) - 1] == '*')
+					continue;
+				if (conf_find_upstream(c, a) == NULL)
+					ERR(ld, aloc, "client \"%s\": allow "
+					    "names unknown upstream \"%s\"",
+					    cl->name, a);
+				continue;
+			}
 			allow_parse(cl->allow[j], &e);
 			if (e.unit != NULL &&
 			    cl->protocol != CONF_PROTO_SYSTEMD) {
@@ -1470,20 +1720,23 @@ static void
 ld_convert(struct loader *ld)
 {
 	struct hush_conf *c = ld->conf;
-	size_t i, nclients = 0, ncreds = 0, nrules = 0;
+	size_t i, nclients = 0, ncreds = 0, nrules = 0, nup = 0;
 
 	for (i = 0; i < ld->nsecs; i++) {
 		switch (ld->secs[i].kind) {
 		case SEC_CLIENT: nclients++; break;
 		case SEC_CREDENTIAL: ncreds++; break;
 		case SEC_RULE: nrules++; break;
+		case SEC_UPSTREAM: nup++; break;
 		default: break;
 		}
 	}
 	c->clients = calloc(nclients + 1, sizeof(*c->clients));
 	c->creds = calloc(ncreds + 1, sizeof(*c->creds));
 	c->rules = calloc(nrules + 1, sizeof(*c->rules));
-	if (c->clients == NULL || c->creds == NULL || c->rules == NULL) {
+	c->upstreams = calloc(nup + 1, sizeof(*c->upstreams));
+	if (c->clients == NULL || c->creds == NULL || c->rules == NULL ||
+	    c->upstreams == NULL) {
 		ld->nomem = true;
 		return;
 	}
@@ -1515,6 +1768,25 @@ ld_convert(struct loader *ld)
 		default:
 			break;
 		}
+	}
+	/* after credentials: an upstream names one */
+	for (i = 0; i < ld->nsecs; i++) {
+		const struct raw_section *s = &ld->secs[i];
+		struct conf_upstream *u;
+		size_t k;
+
+		if (s->kind != SEC_UPSTREAM)
+			continue;
+		for (k = 0; k < c->nupstreams; k++)
+			if (strcmp(c->upstreams[k].name, s->subject) == 0)
+				ERR(ld, s->loc, "upstream \"%s\" is already "
+				    "defined at %s:%d", s->subject,
+				    c->upstreams[k].where.section.file,
+				    c->upstreams[k].where.section.line);
+		u = &c->upstreams[c->nupstreams++];
+		u->name = ld_strdup(ld, s->subject);
+		if (u->name != NULL)
+			conv_upstream(ld, s, u);
 	}
 	for (i = 0; i < ld->nsecs; i++) {
 		const struct raw_section *s = &ld->secs[i];
@@ -1689,6 +1961,23 @@ conf_release(struct hush_conf *conf)
 		where_release(&r->where);
 	}
 	free(conf->rules);
+	for (i = 0; i < conf->nupstreams; i++) {
+		struct conf_upstream *u = &conf->upstreams[i];
+
+		free(u->name);
+		free(u->url);
+		free(u->credential);
+		free(u->header_name);
+		free(u->header_pre);
+		free(u->header_post);
+		val_list_free(u->paths);
+		val_list_free(u->methods);
+		free(u->ca_file);
+		val_list_free(u->env);
+		free(u->key_env);
+		where_release(&u->where);
+	}
+	free(conf->upstreams);
 	for (i = 0; i < conf->nfiles; i++)
 		free(conf->files[i]);
 	free(conf->files);
@@ -1727,4 +2016,66 @@ conf_find_client(const struct hush_conf *conf, const char *name)
 		if (strcmp(conf->clients[i].name, name) == 0)
 			return &conf->clients[i];
 	return NULL;
+}
+
+const struct conf_upstream *
+conf_find_upstream(const struct hush_conf *conf, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < conf->nupstreams; i++)
+		if (strcmp(conf->upstreams[i].name, name) == 0)
+			return &conf->upstreams[i];
+	return NULL;
+}
+
+bool
+conf_upstream_path_ok(const struct conf_upstream *u, const char *path,
+    size_t len)
+{
+	size_t i, j, seg = 0;
+
+	if (len == 0 || path[0] != '/')
+		return false;
+	/* segments as the upstream would resolve them: refuse the tricks */
+	for (j = 1; j <= len; j++) {
+		if (j < len && path[j] != '/') {
+			if (path[j] == '%' || path[j] == '\\' ||
+			    (unsigned char)path[j] < 0x21 || path[j] == 0x7f)
+				return false;
+			continue;
+		}
+		if (j - seg - 1 == 0 && j < len)
+			return false;	/* "//" */
+		if ((j - seg - 1 == 1 && path[seg + 1] == '.') ||
+		    (j - seg - 1 == 2 && path[seg + 1] == '.' &&
+		    path[seg + 2] == '.'))
+			return false;
+		seg = j;
+	}
+	for (i = 0; i < u->npaths; i++) {
+		const char *p = u->paths[i];
+		size_t n = strlen(p);
+
+		if (n > 0 && p[n - 1] == '*') {
+			if (len >= n - 1 && memcmp(p, path, n - 1) == 0)
+				return true;
+			continue;
+		}
+		if (len >= n && memcmp(p, path, n) == 0 &&
+		    (len == n || path[n] == '/' || p[n - 1] == '/'))
+			return true;
+	}
+	return false;
+}
+
+bool
+conf_upstream_method_ok(const struct conf_upstream *u, const char *method)
+{
+	size_t i;
+
+	for (i = 0; i < u->nmethods; i++)
+		if (strcmp(u->methods[i], method) == 0)
+			return true;
+	return false;
 }

@@ -41,6 +41,10 @@
 #define CONF_DEFAULT_MAX_LINE		(1 << 20)
 #define CONF_MIN_MAX_LINE		4096
 #define CONF_MAX_MAX_LINE		(64 << 20)
+#define CONF_DEFAULT_UPSTREAM_MAX_REQUEST	(32ULL << 20)
+#define CONF_MAX_UPSTREAM_REQUEST	(1ULL << 30)
+#define CONF_DEFAULT_UPSTREAM_TIMEOUT_MS	(10 * 60 * 1000)
+#define CONF_UPSTREAM_PREFIX		"upstream:"	/* in allow lists */
 
 /* Where a value came from: file (interned in hush_conf.files) and line. */
 struct conf_loc {
@@ -168,6 +172,33 @@ struct conf_rule {
 	struct conf_where where;
 };
 
+/*
+ * [upstream "NAME"]: an HTTPS API that hushd calls for a client with a
+ * credential added (issue 11, docs/config.md). The client never holds
+ * the credential; its allow list grants "upstream:NAME".
+ */
+struct conf_upstream {
+	char		*name;
+	char		*url;		/* scheme://host[:port][/prefix], no
+					 * trailing '/' */
+	char		*credential;	/* a [credential] name */
+	size_t		 cred;		/* its index in hush_conf.creds */
+	char		*header_name;	/* "x-api-key" */
+	char		*header_pre;	/* text before {value} */
+	char		*header_post;	/* text after {value} */
+	char		**paths;	/* NULL-terminated, each starts '/' */
+	size_t		 npaths;
+	char		**methods;	/* NULL-terminated, upper case */
+	size_t		 nmethods;
+	uint64_t	 max_request_size;
+	uint64_t	 timeout_ms;
+	char		*ca_file;	/* or NULL: the system's CAs */
+	char		**env;		/* variables for the forwarder's URL */
+	size_t		 nenv;
+	char		*key_env;	/* variable for the placeholder key */
+	struct conf_where where;
+};
+
 struct hush_conf {
 	struct conf_broker	 broker;
 	struct conf_redact	 redact;
@@ -177,6 +208,8 @@ struct hush_conf {
 	size_t			 ncreds;
 	struct conf_rule	*rules;
 	size_t			 nrules;
+	struct conf_upstream	*upstreams;
+	size_t			 nupstreams;
 	char			**files;	/* every file read, for conf_loc */
 	size_t			 nfiles;
 };
@@ -238,5 +271,18 @@ const struct conf_cred *conf_find_cred(const struct hush_conf *conf,
     const char *name);
 const struct conf_client *conf_find_client(const struct hush_conf *conf,
     const char *name);
+const struct conf_upstream *conf_find_upstream(const struct hush_conf *conf,
+    const char *name);
+
+/*
+ * Whether path (len bytes, no query) is one upstream u allows: an entry
+ * "/p" allows "/p" and "/p/..."; "/p*" allows anything that begins with
+ * "/p". A path with a "." or ".." segment, a '%' escape, a '\\' or an
+ * empty segment is never allowed: the upstream may read it differently.
+ */
+bool conf_upstream_path_ok(const struct conf_upstream *u, const char *path,
+    size_t len);
+bool conf_upstream_method_ok(const struct conf_upstream *u,
+    const char *method);
 
 #endif

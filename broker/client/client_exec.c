@@ -35,6 +35,7 @@
 #include "conf/fdio.h"
 #include "conf/hush_err.h"
 #include "broker/client/client.h"
+#include "broker/client/forward.h"
 #include "conf/api.h"
 #include "redact/redact.h"
 
@@ -366,6 +367,7 @@ client_exec_main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "env", required_argument, NULL, 'e' },
 		{ "file", required_argument, NULL, 'f' },
+		{ "upstream", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -383,7 +385,9 @@ client_exec_main(int argc, char **argv)
 	size_t n = 0, i, j;
 	bool files = false, ok = true;
 	int c, status = 0, rc = HUSH_EXIT_FAIL;
-	pid_t pid, w, reaper = -1;
+	pid_t pid, w, reaper = -1, fwd_pid = -1;
+	char up_name[API_MAX_NAME + 1] = "";
+	struct forward_env up_env;
 
 	memset(creds, 0, sizeof(creds));
 	conf_errs_init(&errs);
@@ -392,8 +396,17 @@ client_exec_main(int argc, char **argv)
 	 * itself, and waitpid then fails: the child's status is needed.
 	 */
 	(void)signal(SIGCHLD, SIG_DFL);
-	while ((c = getopt_long(argc, argv, "+s:e:f:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+s:e:f:u:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'u':
+			if (up_name[0] != '\0' || forward_parse(optarg,
+			    up_name, sizeof(up_name), &up_env) != HUSH_OK) {
+				fprintf(stderr, "hush exec: --upstream %s: want "
+				    "one NAME[=URLVAR[,KEYVAR]]\n", optarg);
+				rc = HUSH_EXIT_USAGE;
+				goto out;
+			}
+			break;
 		case 's':
 			sock = optarg;
 			break;
@@ -421,7 +434,8 @@ client_exec_main(int argc, char **argv)
 			break;
 		case 'h':
 			printf("usage: hush exec [-s SOCKET] [-e VAR=NAME]... "
-			    "[-f VAR=NAME]... -- COMMAND [ARG]...\n");
+			    "[-f VAR=NAME]... [--upstream NAME[=URLVAR[,KEYVAR]]]"
+			    " -- COMMAND [ARG]...\n");
 			rc = HUSH_EXIT_OK;
 			goto out;
 		default:
@@ -450,6 +464,23 @@ client_exec_main(int argc, char **argv)
 			fprintf(stderr, "hush exec: %s holds a NUL byte and "
 			    "cannot be an environment value; use -f\n",
 			    creds[i].name);
+			goto out;
+		}
+	}
+	if (up_name[0] != '\0') {
+		/* the tool gets a URL and a placeholder, never the key */
+		char url[64];
+		unsigned port;
+
+		if (forward_spawn(sock, up_name, &port, &fwd_pid) != HUSH_OK)
+			goto out;
+		snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", port,
+		    up_env.suffix);
+		if (setenv(up_env.url_var, url, 1) != 0 ||
+		    (up_env.key_var[0] != '\0' && setenv(up_env.key_var,
+		    FORWARD_PLACEHOLDER, 1) != 0)) {
+			fprintf(stderr, "hush exec: setenv: %s\n",
+			    strerror(errno));
 			goto out;
 		}
 	}
@@ -564,6 +595,11 @@ usage:
 	fprintf(stderr, "usage: hush exec [-s SOCKET] [-e VAR=NAME]... "
 	    "[-f VAR=NAME]... -- COMMAND [ARG]...\n");
 out:
+	if (fwd_pid > 0) {
+		kill(fwd_pid, SIGKILL);
+		while (waitpid(fwd_pid, NULL, 0) == -1 && errno == EINTR)
+			;
+	}
 	exec_remove_files(creds, n, dir);
 	for (i = 0; i < n; i++)
 		secbuf_unref(creds[i].value);

@@ -5,6 +5,7 @@
 #include "conf/hush_err.h"
 #include "broker/client/admin.h"
 #include "broker/client/client.h"
+#include "broker/client/forward.h"
 
 /* Each command gets argv from its own name on and returns an exit status. */
 static const struct hush_cmd {
@@ -15,6 +16,7 @@ static const struct hush_cmd {
 	{ "list", client_list_main },
 	{ "exec", client_exec_main },
 	{ "git-credential", client_gitcred_main },
+	{ "proxy", client_proxy_main },
 	{ "token", admin_token },
 	{ "keygen", admin_keygen },
 	{ "seal", admin_seal },
@@ -29,6 +31,9 @@ usage(FILE *f)
 	    "  hush list [-s SOCKET]\n"
 	    "  hush exec [-s SOCKET] [-e VAR=NAME]... [-f VAR=NAME]... -- "
 	    "COMMAND [ARG]...\n"
+	    "  hush exec [-s SOCKET] --upstream NAME[=URLVAR[,KEYVAR]] -- "
+	    "COMMAND [ARG]...\n"
+	    "  hush proxy NAME [--listen HOST:PORT] [-s SOCKET]\n"
 	    "  hush git-credential --name NAME get|store|erase\n"
 	    "  hush token\n"
 	    "  hush keygen -o FILE\n"

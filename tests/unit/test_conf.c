@@ -825,6 +825,128 @@ conf_check_hook_errors_are_reported_with_the_others(void **state)
 	conf_errs_release(&errs);
 }
 
+
+#define UP_CRED "[credential \"k\"]\nsource = env:HOME\n"
+#define UP_HEAD "[upstream \"api\"]\n"
+
+static void
+conf_upstream_loads_with_defaults(void **state)
+{
+	struct hush_conf conf;
+	struct conf_errs errs;
+	const struct conf_upstream *u;
+
+	(void)state;
+	assert_int_equal(load_text(UP_CRED UP_HEAD
+	    "url = https://api.example.com/\ncredential = k\n"
+	    "header = Authorization: Bearer {value}\n"
+	    "paths = /v1/messages, /v1/models*\n"
+	    "[client \"c\"]\nsocket = /tmp/up.sock\n"
+	    "allow = upstream:api, k\n", &conf, &errs), HUSH_OK);
+	assert_int_equal(conf.nupstreams, 1);
+	u = conf_find_upstream(&conf, "api");
+	assert_non_null(u);
+	assert_string_equal(u->url, "https://api.example.com");
+	assert_string_equal(u->header_name, "Authorization");
+	assert_string_equal(u->header_pre, "Bearer ");
+	assert_string_equal(u->header_post, "");
+	assert_int_equal(u->max_request_size, 32ULL << 20);
+	assert_int_equal(u->timeout_ms, 600000);
+	assert_true(conf_upstream_method_ok(u, "POST"));
+	assert_false(conf_upstream_method_ok(u, "DELETE"));
+	assert_int_equal(u->cred, 0);
+	conf_release(&conf);
+	conf_errs_release(&errs);
+}
+
+static void
+conf_upstream_errors_have_file_and_line(void **state)
+{
+	(void)state;
+	expect_error(UP_CRED UP_HEAD "url = http://api.example.com\n"
+	    "credential = k\nheader = x-api-key: {value}\npaths = /v1\n",
+	    "t.ini:4: url: invalid value");
+	expect_error(UP_CRED UP_HEAD "url = https://u:p@api.example.com\n"
+	    "credential = k\nheader = x-api-key: {value}\npaths = /v1\n",
+	    "t.ini:4: url: invalid value");
+	expect_error(UP_CRED UP_HEAD "url = https://a.example\n"
+	    "credential = nope\nheader = x-api-key: {value}\npaths = /v1\n",
+	    "t.ini:5: upstream \"api\": credential: no [credential \"nope\"]");
+	expect_error(UP_CRED UP_HEAD "url = https://a.example\n"
+	    "credential = k\nheader = x-api-key: value\npaths = /v1\n",
+	    "t.ini:6: header: invalid value");
+	expect_error(UP_CRED UP_HEAD "url = https://a.example\n"
+	    "credential = k\nheader = x-api-key: {value}\n",
+	    "t.ini:3: upstream \"api\": missing paths");
+	expect_error(UP_CRED UP_HEAD "url = https://a.example\n"
+	    "credential = k\nheader = x-api-key: {value}\n"
+	    "paths = v1, /a/../b\n",
+	    "t.ini:7: upstream \"api\": paths: \"v1\" is not a path");
+	expect_error(UP_CRED UP_HEAD "url = https://a.example\n"
+	    "credential = k\nheader = x-api-key: {value}\npaths = /v1\n"
+	    "methods = get\n", "t.ini:8: upstream \"api\": methods: \"get\"");
+	expect_error(UP_CRED UP_HEAD "url = https://a.example\n"
+	    "credential = k\nheader = x-api-key: {value}\npaths = /v1\n"
+	    "[client \"c\"]\nsocket = /tmp/up.sock\n"
+	    "allow = upstream:nope\n",
+	    "t.ini:10: client \"c\": allow names unknown upstream \"nope\"");
+	expect_error(UP_CRED UP_HEAD "url = https://a.example\n"
+	    "credential = k\nheader = x-api-key: {value}\npaths = /v1\n"
+	    "timeout = 0s\n", "t.ini:8: timeout: invalid value");
+}
+
+static void
+conf_upstream_plain_http_only_to_loopback(void **state)
+{
+	struct hush_conf conf;
+	struct conf_errs errs;
+
+	(void)state;
+	assert_int_equal(load_text(UP_CRED UP_HEAD
+	    "url = http://127.0.0.1:8080\ncredential = k\n"
+	    "header = x-api-key: {value}\npaths = /v1\n", &conf, &errs),
+	    HUSH_OK);
+	conf_release(&conf);
+	conf_errs_release(&errs);
+	expect_error(UP_CRED UP_HEAD "url = http://127.0.0.1.evil.example\n"
+	    "credential = k\nheader = x-api-key: {value}\npaths = /v1\n",
+	    "t.ini:4: url: invalid value");
+	expect_error(UP_CRED UP_HEAD "url = http://localhost.evil.example\n"
+	    "credential = k\nheader = x-api-key: {value}\npaths = /v1\n",
+	    "t.ini:4: url: invalid value");
+}
+
+static void
+conf_upstream_paths_refuse_traversal(void **state)
+{
+	struct hush_conf conf;
+	struct conf_errs errs;
+	const struct conf_upstream *u;
+	static const char *const ok[] = { "/v1/messages",
+	    "/v1/messages/count_tokens", "/v1/models", "/v1/models-x",
+	    "/v1/models/m1", NULL };
+	static const char *const no[] = { "/v1/messagesX", "/v1/admin",
+	    "/v1/messages/../admin", "/v1/messages/./x", "//v1/messages",
+	    "/v1/models/%2e%2e/admin", "/v1/messages\\..\\a", "/", "",
+	    "/v1/messages/..", NULL };
+	size_t i;
+
+	(void)state;
+	assert_int_equal(load_text(UP_CRED UP_HEAD
+	    "url = https://a.example\ncredential = k\n"
+	    "header = x-api-key: {value}\n"
+	    "paths = /v1/messages, /v1/models*\n", &conf, &errs), HUSH_OK);
+	u = &conf.upstreams[0];
+	for (i = 0; ok[i] != NULL; i++)
+		assert_true(conf_upstream_path_ok(u, ok[i], strlen(ok[i])));
+	for (i = 0; no[i] != NULL; i++) {
+		if (conf_upstream_path_ok(u, no[i], strlen(no[i])))
+			fail_msg("path %s allowed", no[i]);
+	}
+	conf_release(&conf);
+	conf_errs_release(&errs);
+}
+
 int
 main(void)
 {
@@ -856,6 +978,10 @@ main(void)
 		cmocka_unit_test(conf_nul_byte_and_binary_garbage_are_errors_not_crashes),
 		cmocka_unit_test(conf_check_hook_errors_are_reported_with_the_others),
 		cmocka_unit_test(conf_sealed_key_file_others_can_read_is_refused_by_check),
+		cmocka_unit_test(conf_upstream_loads_with_defaults),
+		cmocka_unit_test(conf_upstream_errors_have_file_and_line),
+		cmocka_unit_test(conf_upstream_plain_http_only_to_loopback),
+		cmocka_unit_test(conf_upstream_paths_refuse_traversal),
 	};
 
 	if (hush_harden_process() != HUSH_OK)

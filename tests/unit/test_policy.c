@@ -283,11 +283,84 @@ policy_decide_refuses_a_token_protected_systemd_client(void **state)
 	assert_int_equal(v.status, 401);
 }
 
+
+/* issue 11: upstream:NAME grants the route, never the credential, and
+ * the path and method are decided by the same function */
+static void
+policy_upstream_needs_its_allow_entry_then_path_and_method(void **state)
+{
+	char *allow[] = { "upstream:api", NULL };
+	char *paths[] = { "/v1/messages", NULL };
+	char *methods[] = { "POST", NULL };
+	struct conf_cred creds[1];
+	struct conf_upstream ups[1];
+	struct conf_client c;
+	struct hush_conf conf;
+	struct peer p = { 42, 1000, 1000 };
+	struct policy_request rq;
+	struct policy_verdict v;
+
+	(void)state;
+	memset(creds, 0, sizeof(creds));
+	memset(ups, 0, sizeof(ups));
+	creds[0].name = "key";
+	ups[0].name = "api";
+	ups[0].paths = paths;
+	ups[0].npaths = 1;
+	ups[0].methods = methods;
+	ups[0].nmethods = 1;
+	memset(&conf, 0, sizeof(conf));
+	conf.creds = creds;
+	conf.ncreds = 1;
+	conf.upstreams = ups;
+	conf.nupstreams = 1;
+	client(&c, allow, 1);
+	memset(&rq, 0, sizeof(rq));
+	rq.conf = &conf;
+	rq.client = &c;
+	rq.peer = &p;
+	rq.rate_ok = rq.audit_ok = true;
+	rq.kind = POLICY_UPSTREAM;
+	rq.name = "api";
+	rq.method = "POST";
+	rq.path = "/v1/messages";
+	rq.path_len = strlen(rq.path);
+	assert_int_equal(policy_decide(&rq, &v), HUSH_OK);
+	assert_int_equal(v.upstream, 0);
+	rq.path = "/v1/messages/../admin";
+	rq.path_len = strlen(rq.path);
+	assert_int_equal(policy_decide(&rq, &v), HUSH_ERR_DENIED);
+	assert_int_equal(v.status, 403);
+	rq.path = "/v1/messages";
+	rq.path_len = strlen(rq.path);
+	rq.method = "GET";
+	assert_int_equal(policy_decide(&rq, &v), HUSH_ERR_DENIED);
+	assert_int_equal(v.status, 403);
+	rq.method = "POST";
+	rq.name = "other";
+	assert_int_equal(policy_decide(&rq, &v), HUSH_ERR_DENIED);
+	assert_int_equal(v.status, 404);
+	assert_string_equal(v.result, "unknown");
+	/* the entry does not give the credential's value */
+	rq.kind = POLICY_GET;
+	rq.name = "key";
+	assert_int_equal(policy_decide(&rq, &v), HUSH_ERR_DENIED);
+	assert_int_equal(v.status, 404);
+	/* nor does a credential entry give the route */
+	allow[0] = "key";
+	rq.kind = POLICY_UPSTREAM;
+	rq.name = "api";
+	assert_int_equal(policy_decide(&rq, &v), HUSH_ERR_DENIED);
+	assert_string_equal(v.reason, "not in allow");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(policy_allows_listed_and_globbed_names),
+		cmocka_unit_test(
+		    policy_upstream_needs_its_allow_entry_then_path_and_method),
 		cmocka_unit_test(policy_denies_unlisted_credential),
 		cmocka_unit_test(policy_unit_entries_match_only_that_unit),
 		cmocka_unit_test(policy_checks_uid_and_gid_when_set),

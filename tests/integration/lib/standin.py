@@ -1,0 +1,240 @@
+"""A loopback TLS stand-in for an API upstream (issue 11 tests).
+
+make_ca(dir) makes a CA and a server certificate for 127.0.0.1/localhost
+with openssl at test time. StandIn serves HTTPS on an ephemeral loopback
+port in a thread and records every request it receives.
+
+Paths:
+  POST /v1/messages     JSON answer; with "stream": true in the body, SSE
+                        events, each sent after the test releases it
+                        (gate) when gated, else all at once
+  GET  /v1/models       a small JSON list
+  GET  /v1/echo         echoes the x-api-key it got, in body and header
+  GET  /v1/slow         answers after `slow` seconds
+  GET  /v1/big?n=N      N bytes of body, streamed in 64 KiB writes
+  GET  /v1/hang         one SSE event, then waits for the client to go
+  anything else         200 "reached" (tests check it is never reached)
+"""
+import http.server
+import json
+import os
+import socketserver
+import ssl
+import subprocess
+import threading
+import time
+
+
+def make_ca(d):
+    """Returns (ca_pem, cert_pem, key_pem) made in directory d."""
+    ca_key, ca = os.path.join(d, "ca.key"), os.path.join(d, "ca.pem")
+    key, csr = os.path.join(d, "srv.key"), os.path.join(d, "srv.csr")
+    cert, ext = os.path.join(d, "srv.pem"), os.path.join(d, "srv.ext")
+    run = lambda *a: subprocess.run(a, check=True, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+        "-keyout", ca_key, "-out", ca, "-days", "2", "-subj",
+        "/CN=hush test CA")
+    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+        "-out", csr, "-subj", "/CN=localhost")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    run("openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+        "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext)
+    return ca, cert, key
+
+
+class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+
+
+class StandIn:
+    def __init__(self, cert, key, tls=True):
+        self.requests = []
+        self.lock = threading.Lock()
+        self.gate = None          # threading.Semaphore: SSE events gated
+        self.slow = 3.0
+        self.hang_gone = threading.Event()
+        self.events = 3
+        self.reply = "hello through hushd"
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            # a real API server sends without waiting on delayed ACKs
+            disable_nagle_algorithm = True
+
+            def log_message(self, *a):
+                pass
+
+            def _record(self, body):
+                with outer.lock:
+                    outer.requests.append({
+                        "method": self.command, "path": self.path,
+                        "headers": dict((k.lower(), v) for k, v in
+                                        self.headers.items()),
+                        "body": body})
+
+            def _body(self):
+                n = self.headers.get("content-length")
+                if n is not None:
+                    return self.rfile.read(int(n))
+                if self.headers.get("transfer-encoding", "") == "chunked":
+                    out = b""
+                    while True:
+                        size = int(self.rfile.readline().strip(), 16)
+                        if size == 0:
+                            self.rfile.readline()
+                            return out
+                        out += self.rfile.read(size)
+                        self.rfile.readline()
+                return b""
+
+            def _send(self, code, body, ctype="application/json",
+                      extra=()):
+                self.send_response(code)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in extra:
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _sse_head(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+
+            def do_GET(self):
+                self._record(b"")
+                p = self.path
+                if p.startswith("/v1/models"):
+                    self._send(200, b'{"data":[{"id":"m1"}]}')
+                elif p == "/v1/echo":
+                    k = self.headers.get("x-api-key", "")
+                    self._send(200, ('{"you_sent":"%s"}\n' % k).encode(),
+                               extra=[("X-Echo", k)])
+                elif p == "/v1/slow":
+                    time.sleep(outer.slow)
+                    self._send(200, b"{}")
+                elif p.startswith("/v1/big"):
+                    n = int(p.split("n=")[1])
+                    self.send_response(200)
+                    self.send_header("Content-Type",
+                                     "application/octet-stream")
+                    self.send_header("Content-Length", str(n))
+                    self.end_headers()
+                    chunk = (b"0123456789abcdef" * 4095 + b"0123456789abcde"
+                             b"\n")
+                    while n > 0:
+                        self.wfile.write(chunk[:min(n, len(chunk))])
+                        n -= min(n, len(chunk))
+                elif p == "/v1/hang":
+                    self._sse_head()
+                    self.wfile.write(b"event: ping\ndata: {}\n\n")
+                    self.wfile.flush()
+                    # the proxy must drop this connection when its
+                    # client goes; writes then fail
+                    for _ in range(600):
+                        time.sleep(0.05)
+                        try:
+                            self.wfile.write(b": keepalive\n\n")
+                            self.wfile.flush()
+                        except OSError:
+                            outer.hang_gone.set()
+                            return
+                else:
+                    self._send(200, b'{"reached":true}')
+
+            def do_POST(self):
+                body = self._body()
+                self._record(body)
+                try:
+                    req = json.loads(body or b"{}")
+                except ValueError:
+                    req = {}
+                if self.path.startswith("/v1/messages") and \
+                        req.get("stream") and "messages" in req:
+                    self._anthropic_stream(req)
+                    return
+                if self.path.startswith("/v1/messages") and \
+                        req.get("stream"):
+                    self._sse_head()
+                    for i in range(outer.events):
+                        if outer.gate is not None:
+                            outer.gate.acquire(timeout=30)
+                        self.wfile.write((
+                            "event: content_block_delta\n"
+                            "data: {\"i\":%d}\n\n" % i).encode())
+                        self.wfile.flush()
+                    return
+                if self.path.startswith("/v1/messages"):
+                    self._send(200, json.dumps({
+                        "id": "msg_1", "type": "message",
+                        "role": "assistant", "model": "m1",
+                        "content": [{"type": "text", "text": "hi"}],
+                        "stop_reason": "end_turn",
+                        "usage": {"input_tokens": 1, "output_tokens": 1},
+                        "got": len(body)}).encode())
+                    return
+                self._send(200, b'{"reached":true}')
+
+            def _anthropic_stream(self, req):
+                # the event sequence of Anthropic's documented
+                # streaming Messages API, with a fixed reply
+                def ev(name, data):
+                    return ("event: %s\ndata: %s\n\n" %
+                            (name, json.dumps(data))).encode()
+                msg = {"id": "msg_standin", "type": "message",
+                       "role": "assistant", "content": [],
+                       "model": req.get("model", "m1"),
+                       "stop_reason": None, "stop_sequence": None,
+                       "usage": {"input_tokens": 1, "output_tokens": 1}}
+                self._sse_head()
+                for chunk in (
+                        ev("message_start", {"type": "message_start",
+                                             "message": msg}),
+                        ev("content_block_start", {
+                            "type": "content_block_start", "index": 0,
+                            "content_block": {"type": "text",
+                                              "text": ""}}),
+                        ev("content_block_delta", {
+                            "type": "content_block_delta", "index": 0,
+                            "delta": {"type": "text_delta",
+                                      "text": outer.reply}}),
+                        ev("content_block_stop", {
+                            "type": "content_block_stop", "index": 0}),
+                        ev("message_delta", {
+                            "type": "message_delta",
+                            "delta": {"stop_reason": "end_turn",
+                                      "stop_sequence": None},
+                            "usage": {"output_tokens": 5}}),
+                        ev("message_stop", {"type": "message_stop"})):
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+
+            do_PUT = do_POST
+            do_DELETE = do_GET
+
+        self.srv = _Server(("127.0.0.1", 0), H)
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(cert, key)
+            self.srv.socket = ctx.wrap_socket(self.srv.socket,
+                                              server_side=True)
+        self.port = self.srv.server_address[1]
+        self.thread = threading.Thread(target=self.srv.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    def seen(self, prefix=""):
+        with self.lock:
+            return [r for r in self.requests if r["path"].startswith(prefix)]
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()

@@ -368,6 +368,12 @@ conn_build(struct conn *cn, int status, const char *ctype, const char *body,
 	if (n < 0 || n >= CONN_HEAD_SIZE)
 		return HUSH_ERR_INTERNAL;
 	hl = (size_t)n;
+	if (cn->req.method == HTTP_HEAD) {
+		/* the head says what GET would send; no body follows it, or a
+		 * keep-alive client would read it as its next answer */
+		value = NULL;
+		body = NULL;
+	}
 	if (value == NULL && body != NULL && body != cn->dyn &&
 	    blen <= CONN_HEAD_SIZE - hl) {
 		memcpy(h + hl, body, blen);

@@ -10,6 +10,7 @@ streaming through the forwarder arrives event by event; hush proxy serves
 the same route for a long-lived service and refuses a path not allowed.
 """
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -126,6 +127,27 @@ try:
             st = e.code
         t.eq(st, 403, "hush proxy: a path not allowed is 403")
         t.eq(len(up.seen("/v1/files")), 0, "and never reached upstream")
+        # A keep-alive client (node's, as Claude Code's probe does) asks
+        # HEAD / and would send its next request on the same connection:
+        # the forwarder carries one request a connection, so its answer
+        # must say Connection: close, hold no body for HEAD, and end.
+        host, port = url[len("http://"):].rsplit(":", 1)
+        ka = socket.create_connection((host, int(port)), timeout=30)
+        ka.sendall(b"HEAD / HTTP/1.1\r\nHost: x\r\n"
+                   b"Connection: keep-alive\r\n\r\n")
+        got = b""
+        while True:
+            b = ka.recv(65536)
+            if not b:
+                break
+            got += b
+        ka.close()
+        head, _, body = got.partition(b"\r\n\r\n")
+        t.ok(head.startswith(b"HTTP/1.1 403"), "HEAD / through hush proxy: "
+             "403", repr(head[:40]))
+        t.ok(b"connection: close" in head.lower(),
+             "the answer says Connection: close", repr(head))
+        t.eq(body, b"", "no body after the head of a HEAD answer")
     finally:
         px.kill()
         px.wait()

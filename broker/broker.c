@@ -112,18 +112,11 @@ broker_log(const char *fmt, ...)
 _Static_assert(AUDIT_FP_LEN == REDACT_FP_CHARS,
     "an audit line's fp is a redaction marker's {fp}");
 
-void
-broker_fp(const struct broker *b, const struct secbuf *v,
-    char out[AUDIT_FP_LEN + 1])
-{
-	redact_fp(b->fp_key, secbuf_data(v), secbuf_len(v), out);
-}
-
 /*
  * The last value served under each name, across reloads, so that hushd's
  * stderr masks it for as long as it may matter. A reference is held.
  */
-void
+static void
 broker_saw_value(struct broker *b, const char *name, struct secbuf *v)
 {
 	struct broker_seen *ns;
@@ -155,31 +148,22 @@ broker_saw_value(struct broker *b, const char *name, struct secbuf *v)
 	b->log_dirty = true;
 }
 
-struct gen *
-gen_ref(struct gen *g)
+/* serve.c's word on each finished load (struct serve_env). */
+static void
+broker_on_loaded(void *arg, const struct conf_cred *c, struct secbuf *value,
+    const char *reason)
 {
-	g->refs++;
-	return g;
-}
+	struct broker *b = arg;
 
-void
-gen_unref(struct gen *g)
-{
-	size_t i;
-
-	if (g == NULL || --g->refs > 0)
-		return;
-	for (i = 0; i < g->conf.ncreds; i++)
-		serve_release(&g->creds[i]);
-	free(g->creds);
-	free(g->clients);
-	conf_release(&g->conf);
-	free(g);
+	if (value != NULL)
+		broker_saw_value(b, c->name, value);
+	else if (reason != NULL)
+		broker_log("%s", reason);
 }
 
 /* A generation taking over conf (released here on failure too). */
 static struct gen *
-gen_new(struct broker *b, struct hush_conf *conf)
+broker_gen_new(struct broker *b, struct hush_conf *conf)
 {
 	struct gen *g;
 	size_t i;
@@ -190,6 +174,7 @@ gen_new(struct broker *b, struct hush_conf *conf)
 	}
 	g->refs = 1;
 	g->b = b;
+	g->env = &b->env;
 	g->conf = *conf;	/* moved */
 	memset(conf, 0, sizeof(*conf));
 	g->creds = calloc(g->conf.ncreds + 1, sizeof(*g->creds));
@@ -198,10 +183,8 @@ gen_new(struct broker *b, struct hush_conf *conf)
 		gen_unref(g);
 		return NULL;
 	}
-	for (i = 0; i < g->conf.ncreds; i++) {
-		g->creds[i].gen = g;
-		serve_init(b, &g->creds[i], &g->conf.creds[i]);
-	}
+	for (i = 0; i < g->conf.ncreds; i++)
+		serve_init(g, &g->creds[i], &g->conf.creds[i]);
 	return g;
 }
 
@@ -236,6 +219,27 @@ lsock_close(struct lsock *ls)
 	uv_close((uv_handle_t *)&ls->pipe, lsock_on_close);
 }
 
+/* A client connects: the connection is conn.c's from here. */
+static void
+lsock_on_connection(uv_stream_t *server, int status)
+{
+	struct lsock *ls = server->data;
+	struct broker *b = ls->b;
+
+	if (status >= 0 && (status = conn_accept(b, server, ls->path)) ==
+	    HUSH_OK)
+		return;
+	/* EMFILE and friends: say so, but not once per attempt */
+	if (uv_now(b->loop) - b->accept_err_ms >= 1000 ||
+	    b->accept_err_ms == 0) {
+		b->accept_err_ms = uv_now(b->loop);
+		broker_log("accept on %s: %s", ls->path,
+		    status == HUSH_ERR_NOMEM ? "out of memory" :
+		    status == HUSH_ERR_IO ? "cannot accept" :
+		    uv_strerror(status));
+	}
+}
+
 /* Starts accepting on fd for client c; the fd is owned by ls from here. */
 static int
 lsock_start(struct broker *b, const struct conf_client *c, int fd,
@@ -268,7 +272,7 @@ lsock_start(struct broker *b, const struct conf_client *c, int fd,
 		close(fd);	/* not the handle's yet */
 	else
 		e = uv_listen((uv_stream_t *)&ls->pipe, LISTENER_BACKLOG,
-		    conn_on_connection);
+		    lsock_on_connection);
 	if (e != 0) {
 		snprintf(err, errlen, "client \"%s\": listen on %s: %s",
 		    c->name, c->socket, uv_strerror(e));
@@ -378,7 +382,7 @@ broker_bind_all(struct broker *b, const struct hush_conf *conf,
 	return HUSH_OK;
 }
 
-static void
+void
 broker_reload(struct broker *b)
 {
 	struct hush_conf nc;
@@ -462,7 +466,7 @@ broker_reload(struct broker *b)
 		lp = &ls->next;
 	}
 	*lp = fresh;
-	if ((g = gen_new(b, &nc)) == NULL) {
+	if ((g = broker_gen_new(b, &nc)) == NULL) {
 		broker_log("reload: out of memory; keeping the previous "
 		    "configuration");
 		broker_audit(b, "reload", "rejected", "out of memory");
@@ -585,6 +589,107 @@ broker_on_walk_close(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
+/* The upstream route, as conn.c reaches it (struct conn_route). */
+static const struct conn_route broker_upstream = {
+	.begin = upstream_begin,
+	.on_value = upstream_on_value,
+	.cancel = upstream_cancel,
+};
+
+int
+broker_open(struct broker *b, uv_loop_t *loop, const char *conf_path,
+    struct hush_conf *conf, char *err, size_t errlen)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &sa, NULL);
+	b->loop = loop;
+	b->conf_path = conf_path;
+	b->janitor_fd = -1;
+	uv_timer_init(loop, &b->stop_timer);
+	b->stop_timer.data = b;
+	watch_init(&b->watch, loop);
+	b->env.loop = loop;
+	b->env.watch = &b->watch;
+	b->env.loaded = broker_on_loaded;
+	b->env.arg = b;
+	b->env.queue = uv_queue_work;
+	b->upstream = &broker_upstream;
+	if (privdrop_target(&conf->broker, &b->owner.uid, &b->owner.gid, err,
+	    errlen) != HUSH_OK ||
+	    broker_load_fp_key(b, conf, err, errlen) != HUSH_OK ||
+	    audit_init(&b->audit, loop, conf->broker.audit_log, err,
+	    errlen) != HUSH_OK) {
+		conf_release(conf);
+		return HUSH_ERR_CONFIG;
+	}
+	b->audit_up = true;
+	b->env.fp_key = b->fp_key;
+	if (audit_set_owner(&b->audit, b->owner.uid, b->owner.gid, err,
+	    errlen) != HUSH_OK) {
+		conf_release(conf);
+		return HUSH_ERR_CONFIG;
+	}
+	audit_on_commit(&b->audit, conn_commit, b);
+	if ((b->gen = broker_gen_new(b, conf)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return HUSH_ERR_NOMEM;
+	}
+	if (broker_bind_all(b, &b->gen->conf, &b->listeners, err,
+	    errlen) != HUSH_OK)
+		return HUSH_ERR_IO;
+	if (privdrop_pending(&b->gen->conf.broker) &&
+	    broker_start_janitor(b, err, errlen) != HUSH_OK)
+		return HUSH_ERR_IO;
+	if (privdrop(&b->gen->conf.broker, err, errlen) != HUSH_OK)
+		return HUSH_ERR_DENIED;
+	/* from here values are served: hushd's log lines are masked */
+	broker_log_owner = b;
+	return HUSH_OK;
+}
+
+int
+broker_close(struct broker *b, int rc, const char *err)
+{
+	struct lsock *ls;
+	size_t i;
+
+	/* every exit path leaves a stop line: a failed start says why */
+	if (b->audit_up && !b->stopping)
+		broker_audit(b, "stop", rc == HUSH_EXIT_OK ? "ok" : "failed",
+		    rc == HUSH_EXIT_OK || err == NULL || err[0] == '\0' ?
+		    NULL : err);
+	while ((ls = b->listeners) != NULL) {
+		b->listeners = ls->next;
+		lsock_close(ls);
+	}
+	if (b->conns != NULL)
+		conn_stop_all(b, true);
+	if (b->audit_up && !audit_release(&b->audit)) {
+		broker_log("the stop event could not be written to the "
+		    "audit log");
+		rc = HUSH_EXIT_FAIL;
+	}
+	watch_release(&b->watch);
+	/* libcurl's sockets and timer close with their own callbacks */
+	upstream_release(b);
+	uv_walk(b->loop, broker_on_walk_close, NULL);
+	uv_run(b->loop, UV_RUN_DEFAULT);
+	broker_log_owner = NULL;
+	redact_rules_free(b->log_rules);
+	for (i = 0; i < b->nseen; i++)
+		secbuf_unref(b->seen[i].value);
+	free(b->seen);
+	gen_unref(b->gen);
+	secbuf_unref(b->fp_key);
+	/* the janitor removes what this user could not */
+	if (b->janitor_fd != -1)
+		close(b->janitor_fd);
+	return rc;
+}
+
 int
 broker_run(const char *conf_path, struct hush_conf *conf)
 {
@@ -592,15 +697,10 @@ broker_run(const char *conf_path, struct hush_conf *conf)
 	uv_loop_t loop;
 	char err[BROKER_ERR_MAX];
 	static const int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
-	struct sigaction sa;
 	struct lsock *ls;
 	int rc = HUSH_EXIT_FAIL, i;
-	bool audit_up = false;
 
 	err[0] = '\0';
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_IGN;
-	(void)sigaction(SIGPIPE, &sa, NULL);
 	if ((b = calloc(1, sizeof(*b))) == NULL) {
 		conf_release(conf);
 		return HUSH_EXIT_FAIL;
@@ -610,40 +710,8 @@ broker_run(const char *conf_path, struct hush_conf *conf)
 		conf_release(conf);
 		return HUSH_EXIT_FAIL;
 	}
-	b->loop = &loop;
-	b->conf_path = conf_path;
-	b->janitor_fd = -1;
-	uv_timer_init(&loop, &b->stop_timer);
-	b->stop_timer.data = b;
-	watch_init(&b->watch, &loop);
-	if (privdrop_target(&conf->broker, &b->owner.uid, &b->owner.gid, err,
-	    sizeof(err)) != HUSH_OK ||
-	    broker_load_fp_key(b, conf, err, sizeof(err)) != HUSH_OK ||
-	    audit_init(&b->audit, &loop, conf->broker.audit_log, err,
-	    sizeof(err)) != HUSH_OK ||
-	    audit_set_owner(&b->audit, b->owner.uid, b->owner.gid, err,
-	    sizeof(err)) != HUSH_OK) {
-		broker_log("%s", err);
-		conf_release(conf);
-		goto out;
-	}
-	audit_up = true;
-	audit_on_commit(&b->audit, conn_commit, b);
-	if ((b->gen = gen_new(b, conf)) == NULL) {
-		broker_log("out of memory");
-		goto out;
-	}
-	if (broker_bind_all(b, &b->gen->conf, &b->listeners, err,
-	    sizeof(err)) != HUSH_OK) {
-		broker_log("%s", err);
-		goto out;
-	}
-	if (privdrop_pending(&b->gen->conf.broker) &&
-	    broker_start_janitor(b, err, sizeof(err)) != HUSH_OK) {
-		broker_log("%s", err);
-		goto out;
-	}
-	if (privdrop(&b->gen->conf.broker, err, sizeof(err)) != HUSH_OK) {
+	if (broker_open(b, &loop, conf_path, conf, err, sizeof(err)) !=
+	    HUSH_OK) {
 		broker_log("%s", err);
 		goto out;
 	}
@@ -652,7 +720,6 @@ broker_run(const char *conf_path, struct hush_conf *conf)
 		b->sig[i].data = b;
 		uv_signal_start(&b->sig[i], broker_on_signal, sigs[i]);
 	}
-	broker_log_owner = b;
 	for (ls = b->listeners; ls != NULL; ls = ls->next)
 		broker_log("listening on %s (client \"%s\")", ls->path,
 		    ls->client);
@@ -662,36 +729,7 @@ broker_run(const char *conf_path, struct hush_conf *conf)
 	rc = HUSH_EXIT_OK;
 	broker_log("stopped");
 out:
-	/* every exit path leaves a stop line: a failed start says why */
-	if (audit_up && !b->stopping)
-		broker_audit(b, "stop", rc == HUSH_EXIT_OK ? "ok" : "failed",
-		    rc == HUSH_EXIT_OK || err[0] == '\0' ? NULL : err);
-	while ((ls = b->listeners) != NULL) {
-		b->listeners = ls->next;
-		lsock_close(ls);
-	}
-	if (b->conns != NULL)
-		conn_stop_all(b, true);
-	if (audit_up && !audit_release(&b->audit)) {
-		broker_log("the stop event could not be written to the "
-		    "audit log");
-		rc = HUSH_EXIT_FAIL;
-	}
-	watch_release(&b->watch);
-	/* libcurl's sockets and timer close with their own callbacks */
-	upstream_release(b);
-	uv_walk(&loop, broker_on_walk_close, NULL);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	broker_log_owner = NULL;
-	redact_rules_free(b->log_rules);
-	for (i = 0; i < (int)b->nseen; i++)
-		secbuf_unref(b->seen[i].value);
-	free(b->seen);
-	gen_unref(b->gen);
-	secbuf_unref(b->fp_key);
-	/* the janitor removes what this user could not */
-	if (b->janitor_fd != -1)
-		close(b->janitor_fd);
+	rc = broker_close(b, rc, err);
 	if (uv_loop_close(&loop) != 0) {
 		broker_log("internal error: handles left open at exit");
 		rc = HUSH_EXIT_FAIL;

@@ -1,13 +1,14 @@
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "conf/hush_err.h"
 #include "broker/internal.h"
 #include "broker/route.h"
-#include "broker/upstream.h"
 
 #define CONN_LIST_MAX		(256 * 1024)
 
@@ -66,8 +67,8 @@ conn_close(struct conn *cn)
 	if (cn->state == CONN_LINGER)
 		b->nlinger--;
 	cn->state = CONN_CLOSING;
-	serve_forget(cn);
-	upstream_cancel(cn);
+	serve_forget(&cn->waiter);
+	b->upstream->cancel(cn);
 	conn_unready(cn);
 	if (cn->counted)
 		b->nconns--;
@@ -104,7 +105,7 @@ conn_on_timer(uv_timer_t *t)
 	if (cn->timer_mode == CONN_TIMER_REQUEST && cn->systemd &&
 	    cn->state == CONN_WAITING) {
 		/* a source slower than request_timeout: fail the unit */
-		serve_forget(cn);
+		serve_forget(&cn->waiter);
 		conn_audit(cn, "source-error", 0, -1, NULL,
 		    "request_timeout");
 		conn_systemd_fail(cn);
@@ -261,8 +262,6 @@ conn_resume(struct conn *cn)
 static void
 conn_written(struct conn *cn, int status)
 {
-	struct cred_state *cs;
-
 	conn_batch_clear(cn);
 	cn->writing = false;
 	if (cn->state == CONN_CLOSING)
@@ -283,9 +282,8 @@ conn_written(struct conn *cn, int status)
 	if (cn->deferred) {
 		/* a GET that had to wait for a load, behind this batch */
 		cn->deferred = false;
-		cs = cn->cs;
 		cn->state = CONN_WAITING;
-		serve_get(cn, cs);
+		conn_get_value(cn);
 	} else {
 		cn->cs = NULL;
 		conn_resume(cn);
@@ -533,16 +531,22 @@ conn_audit(struct conn *cn, const char *result, int status, long long bytes,
 	audit_log(&cn->b->audit, &ev);
 }
 
-void
-conn_on_value(struct conn *cn, struct secbuf *value, const char *fp, int r,
-    const char *reason, bool stale)
+/* serve.c's answer to conn_get_value: the value, or why there is none. */
+static void
+conn_on_value(struct serve_waiter *w, const struct serve_result *res)
 {
+	struct conn *cn = (struct conn *)(void *)((char *)w -
+	    offsetof(struct conn, waiter));
+	struct secbuf *value = res->value;
+	const char *fp = res->fp, *reason = res->reason;
+	int r = res->r;
+	bool stale = res->stale;
 	char msg[192];
 
 	if (cn->state == CONN_CLOSING)
 		return;
 	if (cn->up != NULL) {
-		upstream_on_value(cn, value, fp, r, reason);
+		cn->b->upstream->on_value(cn, value, fp, r, reason);
 		return;
 	}
 	if (r != HUSH_OK || value == NULL) {
@@ -586,6 +590,12 @@ conn_on_value(struct conn *cn, struct secbuf *value, const char *fp, int r,
 	/* a load's answer: requests read meanwhile are next */
 	if (!cn->processing && cn->state == CONN_READING)
 		conn_resume(cn);
+}
+
+void
+conn_get_value(struct conn *cn)
+{
+	serve_get(&cn->waiter, cn->cs, conn_on_value);
 }
 
 /* A token bucket per client: HUSH_OK or HUSH_ERR_DENIED (429). */
@@ -771,7 +781,8 @@ conn_upstream(struct conn *cn)
 		return;
 	}
 	conn_timer(cn, CONN_TIMER_NONE);
-	upstream_begin(cn, &v, rq.path, rq.path_len, q, (size_t)(end - q));
+	cn->b->upstream->begin(cn, &v, rq.path, rq.path_len, q,
+	    (size_t)(end - q));
 }
 
 static void
@@ -848,7 +859,7 @@ conn_handle(struct conn *cn)
 		conn_timer(cn, CONN_TIMER_WRITE);
 		return;
 	}
-	serve_get(cn, cs);
+	conn_get_value(cn);
 }
 
 static void
@@ -976,7 +987,7 @@ conn_systemd(struct conn *cn)
 	cn->cs = cs;
 	cn->state = CONN_WAITING;
 	conn_timer(cn, CONN_TIMER_REQUEST);
-	serve_get(cn, cs);
+	conn_get_value(cn);
 }
 
 /* Connections counted against client c's share (same socket). */
@@ -992,31 +1003,14 @@ conn_count_client(struct broker *b, const char *path)
 	return n;
 }
 
-void
-conn_on_connection(uv_stream_t *server, int status)
+/* A connection struct with its two handles, not yet open. */
+static struct conn *
+conn_new(struct broker *b)
 {
-	struct lsock *ls = server->data;
-	struct broker *b = ls->b;
-	struct gen *g = b->gen;
-	const struct conf_client *c = NULL;
 	struct conn *cn;
-	size_t i = 0;
-	int fd;
 
-	if (status < 0) {
-		/* EMFILE and friends: say so, but not once per attempt */
-		if (uv_now(b->loop) - b->accept_err_ms >= 1000 ||
-		    b->accept_err_ms == 0) {
-			b->accept_err_ms = uv_now(b->loop);
-			broker_log("accept on %s: %s", ls->path,
-			    uv_strerror(status));
-		}
-		return;
-	}
-	if ((cn = calloc(1, sizeof(*cn))) == NULL) {
-		broker_log("accept on %s: out of memory", ls->path);
-		return;
-	}
+	if ((cn = calloc(1, sizeof(*cn))) == NULL)
+		return NULL;
 	cn->b = b;
 	uv_pipe_init(b->loop, &cn->pipe, 0);
 	uv_timer_init(b->loop, &cn->timer);
@@ -1024,26 +1018,50 @@ conn_on_connection(uv_stream_t *server, int status)
 	cn->timer.data = cn;
 	cn->nopen = 2;
 	cn->state = CONN_READING;
-	if (uv_accept(server, (uv_stream_t *)&cn->pipe) != 0) {
-		cn->state = CONN_CLOSING;
-		uv_close((uv_handle_t *)&cn->timer, conn_on_close);
-		uv_close((uv_handle_t *)&cn->pipe, conn_on_close);
-		return;
-	}
-	c = conn_find_client(g, ls->path, &i);
+	return cn;
+}
+
+/* Closes a connection that never started (no lists, no generation). */
+static void
+conn_abort(struct conn *cn)
+{
+	cn->state = CONN_CLOSING;
+	uv_close((uv_handle_t *)&cn->timer, conn_on_close);
+	uv_close((uv_handle_t *)&cn->pipe, conn_on_close);
+}
+
+/*
+ * cn's socket is open: find its client, take the peer's credentials
+ * (once, here), check the caps and start: the same for an accepted
+ * connection and one a test hands in.
+ */
+static int
+conn_start(struct conn *cn, const char *sock_path)
+{
+	struct broker *b = cn->b;
+	struct gen *g = b->gen;
+	const struct conf_client *c;
+	size_t i = 0;
+	int fd;
+
+	c = conn_find_client(g, sock_path, &i);
 	cn->gen = gen_ref(g);
 	cn->client = c;
 	cn->client_idx = i;
-	cn->sock_path = strdup(ls->path);
+	cn->sock_path = strdup(sock_path);
 	cn->nextc = b->conns;
 	if (b->conns != NULL)
 		b->conns->prev = cn;
 	b->conns = cn;
-	if (c == NULL || b->stopping || cn->sock_path == NULL ||
+	if (cn->sock_path == NULL) {
+		conn_close(cn);
+		return HUSH_ERR_NOMEM;
+	}
+	if (c == NULL || b->stopping ||
 	    uv_fileno((uv_handle_t *)&cn->pipe, &fd) != 0 ||
 	    peer_get(fd, &cn->peer) != HUSH_OK) {
 		conn_close(cn);
-		return;
+		return HUSH_OK;
 	}
 	http_request_init(&cn->req, g->conf.broker.max_request_size);
 	cn->req.keep_alive = false;
@@ -1062,16 +1080,48 @@ conn_on_connection(uv_stream_t *server, int status)
 			conn_queue(cn);
 		} else
 			conn_error(cn, 503, "too many connections");
-		return;
+		return HUSH_OK;
 	}
 	cn->counted = true;
 	b->nconns++;
 	if (cn->systemd) {
 		conn_systemd(cn);
-		return;
+		return HUSH_OK;
 	}
 	conn_timer(cn, CONN_TIMER_IDLE);
 	conn_read_start(cn);
+	return HUSH_OK;
+}
+
+int
+conn_accept(struct broker *b, uv_stream_t *server, const char *sock_path)
+{
+	struct conn *cn;
+
+	if ((cn = conn_new(b)) == NULL)
+		return HUSH_ERR_NOMEM;
+	if (uv_accept(server, (uv_stream_t *)&cn->pipe) != 0) {
+		conn_abort(cn);
+		return HUSH_ERR_IO;
+	}
+	return conn_start(cn, sock_path);
+}
+
+int
+conn_open(struct broker *b, int fd, const char *sock_path)
+{
+	struct conn *cn;
+
+	if ((cn = conn_new(b)) == NULL) {
+		close(fd);
+		return HUSH_ERR_NOMEM;
+	}
+	if (uv_pipe_open(&cn->pipe, fd) != 0) {
+		close(fd);	/* not the handle's yet */
+		conn_abort(cn);
+		return HUSH_ERR_IO;
+	}
+	return conn_start(cn, sock_path);
 }
 
 void

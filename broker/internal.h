@@ -52,6 +52,67 @@ struct broker;
 struct conn;
 struct upcall;
 struct upstream_hub;
+struct serve_waiter;
+
+/*
+ * What the broker hands the value layer (serve.c), once, through each
+ * generation: the loop, the watches, the fingerprint key, and a callback
+ * told of each finished load, so that serve.c calls nothing above it.
+ */
+struct serve_env {
+	uv_loop_t		*loop;
+	struct watch		*watch;
+	const struct secbuf	*fp_key;
+	/* a load ended: the new value (a borrowed reference) or NULL and
+	 * why; the broker masks the value in its own log, logs the why */
+	void			(*loaded)(void *arg, const struct conf_cred *c,
+				    struct secbuf *value, const char *reason);
+	void			*arg;
+	/* how a load reaches the thread pool: uv_queue_work; a test may
+	 * complete loads by hand instead */
+	int			(*queue)(uv_loop_t *loop, uv_work_t *w,
+				    uv_work_cb work, uv_after_work_cb after);
+	int			 loads;		/* in the thread pool */
+};
+
+/* A load's outcome, as each waiter is told it. */
+struct serve_result {
+	struct secbuf		*value;		/* borrowed; NULL on error */
+	const char		*fp;		/* value's fingerprint */
+	int			 r;
+	const char		*reason;	/* why it failed, or NULL */
+	bool			 stale;		/* the last good value */
+};
+
+/*
+ * One place on a credential's wait list, embedded in whoever waits (a
+ * connection): serve.c knows it only by this and calls fn with the
+ * outcome, having taken it off the list first.
+ */
+typedef void (*serve_fn)(struct serve_waiter *w,
+    const struct serve_result *res);
+struct serve_waiter {
+	serve_fn		 fn;
+	struct serve_waiter	*prev, *next;
+	struct serve_waiter	**list;		/* NULL: on no list */
+};
+
+/*
+ * A route that takes a connection over (the upstream route, upstream.c).
+ * broker.c wires it in, so conn.c hands the connection on through these
+ * and does not call up into the module that calls it (conn_close).
+ */
+struct conn_route {
+	/* the decision was to call it: the connection is the route's */
+	void	(*begin)(struct conn *cn, const struct policy_verdict *v,
+		    const char *path, size_t path_len, const char *query,
+		    size_t qlen);
+	/* the credential's value for it, as conn_get_value was answered */
+	void	(*on_value)(struct conn *cn, struct secbuf *value,
+		    const char *fp, int r, const char *reason);
+	/* cn is closing (idempotent) */
+	void	(*cancel)(struct conn *cn);
+};
 
 /* A credential's served state: the last good value and its loads. */
 struct cred_state {
@@ -66,8 +127,8 @@ struct cred_state {
 	int			 widx[2];
 	uint64_t		 wepoch[2];	/* when the value was read */
 	uint64_t		 lepoch[2];	/* when the running load began */
-	struct conn		*waiting;	/* served by the running load */
-	struct conn		*next;		/* arrived during it: next load */
+	struct serve_waiter	*waiting;	/* served by the running load */
+	struct serve_waiter	*next;		/* arrived during it: next load */
 };
 
 /* A client's rate bucket, in units of 1/per_ms of a request. */
@@ -84,6 +145,7 @@ struct client_state {
 struct gen {
 	unsigned		 refs;
 	struct broker		*b;
+	struct serve_env	*env;		/* the broker's */
 	struct hush_conf	 conf;
 	struct cred_state	*creds;		/* conf.ncreds */
 	struct client_state	*clients;	/* conf.nclients */
@@ -170,8 +232,7 @@ struct conn {
 	char			 buf[CONN_BUF_SIZE];
 	/* lists: every connection; waiting for a load */
 	struct conn		*prev, *nextc;
-	struct conn		*wprev, *wnext;
-	struct conn		**wlist;
+	struct serve_waiter	 waiter;
 };
 
 struct broker {
@@ -201,31 +262,58 @@ struct broker {
 	struct broker_seen	*seen;		/* values served, by name */
 	size_t			 nseen;
 	size_t			 seencap;
-	int			 loads;		/* in the thread pool */
+	struct serve_env	 env;		/* handed to serve.c */
+	const struct conn_route	*upstream;	/* handed to conn.c */
+	bool			 audit_up;
 	struct upstream_hub	*hub;		/* libcurl's, made at first use */
 };
 
-/* broker.c */
+/* gen.c: a generation's references; the last one frees it. */
 struct gen *gen_ref(struct gen *g);
 void gen_unref(struct gen *g);
+
+/*
+ * broker.c: running state, generations, listeners, signals. broker_run
+ * (broker.h) is broker_open, the loop, broker_close; the pieces are here
+ * for the tests, which drive a broker on their own loop.
+ */
 void broker_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Fingerprint of a value for the audit log (hex, AUDIT_FP_LEN digits). */
-void broker_fp(const struct broker *b, const struct secbuf *v,
-    char out[AUDIT_FP_LEN + 1]);
 /* Registers a served value with hushd's stderr redaction. */
 #define BROKER_MAX_SEEN	4096
 struct broker_seen {
 	char		 name[128];
 	struct secbuf	*value;
 };
-void broker_saw_value(struct broker *b, const char *name, struct secbuf *v);
+/*
+ * Loads the state for conf (taken over, released on failure too) on
+ * loop: audit log, fingerprint key, the first generation, a listener
+ * per client, the privilege drop. HUSH_OK, or an error with err set;
+ * broker_close is due either way.
+ */
+int broker_open(struct broker *b, uv_loop_t *loop, const char *conf_path,
+    struct hush_conf *conf, char *err, size_t errlen);
+/* Reads conf_path again (SIGHUP): a valid file becomes the generation. */
+void broker_reload(struct broker *b);
+/*
+ * Closes everything broker_open made and runs loop until the handles
+ * are closed. rc: how the run ended (HUSH_EXIT_*); returns it, or
+ * HUSH_EXIT_FAIL when the last audit lines were lost.
+ */
+int broker_close(struct broker *b, int rc, const char *err);
 
-/* conn.c */
-void conn_on_connection(uv_stream_t *server, int status);
+/* conn.c: one connection's state machine. */
+/*
+ * Serves the connection on fd (a connected Unix stream socket, owned
+ * from here, closed on error too) that came in on the listening socket
+ * sock_path. HUSH_OK, or an error when it could not even be set up.
+ */
+int conn_open(struct broker *b, int fd, const char *sock_path);
+/* Accepts one connection from a listening socket (uv_listen's). */
+int conn_accept(struct broker *b, uv_stream_t *server,
+    const char *sock_path);
 void conn_close(struct conn *cn);
-/* A load finished: answer cn with value (a borrowed reference) or err. */
-void conn_on_value(struct conn *cn, struct secbuf *value, const char *fp,
-    int r, const char *reason, bool stale);
+/* Waits for cn->cs's value; upstream_on_value gets it on that route. */
+void conn_get_value(struct conn *cn);
 /* Stop: idle connections close now, busy ones after their answer. */
 void conn_stop_all(struct broker *b, bool force);
 /*
@@ -239,19 +327,21 @@ void conn_reload(struct broker *b);
 /* The upstream route: a client that does not read gets write_timeout. */
 void conn_set_write_timer(struct conn *cn, bool on);
 
-/* serve.c */
+/* serve.c: values and wait lists; knows no connection. */
 /* A value read from files is trusted this long at most without a read,
  * for file systems whose changes inotify does not see (NFS, FUSE). */
 #define SERVE_MAX_REUSE_MS	1000
-/* Sets up cs for c (watches its files). */
-void serve_init(struct broker *b, struct cred_state *cs,
+/* Sets up cs for c in g (watches its files). */
+void serve_init(struct gen *g, struct cred_state *cs,
     const struct conf_cred *c);
-/* Queues cn for cs's value; conn_on_value answers it. */
-void serve_get(struct conn *cn, struct cred_state *cs);
+/*
+ * Asks for cs's value: w->fn is called with it, at once when the value
+ * in hand is fresh, else when a load finishes (w waits on cs's list).
+ */
+void serve_get(struct serve_waiter *w, struct cred_state *cs, serve_fn fn);
 /* Whether serve_get would answer cs at once, from the value in hand. */
 bool serve_ready(struct cred_state *cs);
-/* Takes cn off a wait list, if it is on one. */
-void serve_forget(struct conn *cn);
-void serve_release(struct cred_state *cs);
+/* Takes w off its wait list, if it is on one; fn is not called. */
+void serve_forget(struct serve_waiter *w);
 
 #endif

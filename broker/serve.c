@@ -1,9 +1,15 @@
+/*
+ * serve.c: a credential's value and its wait list. It knows waiters only
+ * as struct serve_waiter and tells them through their callback; what it
+ * needs of the daemon comes in the generation's serve_env.
+ */
 #include <stdlib.h>
 #include <string.h>
 
 #include "conf/hush_err.h"
 #include "conf/source.h"
 #include "broker/internal.h"
+#include "redact/fp.h"
 
 /* One read of a source, in the thread pool. */
 struct load {
@@ -15,34 +21,37 @@ struct load {
 };
 
 static void
-serve_push(struct conn **list, struct conn *cn)
+serve_push(struct serve_waiter **list, struct serve_waiter *w)
 {
-	cn->wprev = NULL;
-	cn->wnext = *list;
+	w->prev = NULL;
+	w->next = *list;
 	if (*list != NULL)
-		(*list)->wprev = cn;
-	*list = cn;
-	cn->wlist = list;
+		(*list)->prev = w;
+	*list = w;
+	w->list = list;
 }
 
 void
-serve_forget(struct conn *cn)
+serve_forget(struct serve_waiter *w)
 {
-	if (cn->wlist == NULL)
+	if (w->list == NULL)
 		return;
-	if (cn->wprev != NULL)
-		cn->wprev->wnext = cn->wnext;
+	if (w->prev != NULL)
+		w->prev->next = w->next;
 	else
-		*cn->wlist = cn->wnext;
-	if (cn->wnext != NULL)
-		cn->wnext->wprev = cn->wprev;
-	cn->wprev = cn->wnext = NULL;
-	cn->wlist = NULL;
+		*w->list = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	w->prev = w->next = NULL;
+	w->list = NULL;
 }
 
 void
-serve_init(struct broker *b, struct cred_state *cs, const struct conf_cred *c)
+serve_init(struct gen *g, struct cred_state *cs, const struct conf_cred *c)
 {
+	struct serve_env *env = g->env;
+
+	cs->gen = g;
 	cs->c = c;
 	cs->widx[0] = cs->widx[1] = WATCH_NONE;
 	switch (c->kind) {
@@ -51,13 +60,13 @@ serve_init(struct broker *b, struct cred_state *cs, const struct conf_cred *c)
 		cs->reusable = true;
 		break;
 	case CONF_SRC_FILE:
-		cs->widx[0] = watch_path(&b->watch, c->arg);
+		cs->widx[0] = watch_path(env->watch, c->arg);
 		cs->reusable = cs->widx[0] != WATCH_NONE;
 		break;
 	case CONF_SRC_SEALED:
-		cs->widx[0] = watch_path(&b->watch, c->arg);
+		cs->widx[0] = watch_path(env->watch, c->arg);
 		cs->widx[1] = c->key_file != NULL ?
-		    watch_path(&b->watch, c->key_file) : WATCH_NONE;
+		    watch_path(env->watch, c->key_file) : WATCH_NONE;
 		cs->reusable = cs->widx[0] != WATCH_NONE &&
 		    (c->key_file == NULL || cs->widx[1] != WATCH_NONE);
 		break;
@@ -70,26 +79,26 @@ serve_init(struct broker *b, struct cred_state *cs, const struct conf_cred *c)
 static bool
 serve_fresh(struct cred_state *cs)
 {
-	struct broker *b = cs->gen->b;
+	struct serve_env *env = cs->gen->env;
 	int i;
 
 	if (cs->value == NULL)
 		return false;
 	if (cs->c->kind == CONF_SRC_EXEC)
 		return cs->c->cache_ms > 0 &&
-		    uv_now(b->loop) - cs->loaded_ms < cs->c->cache_ms;
+		    uv_now(env->loop) - cs->loaded_ms < cs->c->cache_ms;
 	if (!cs->reusable)
 		return false;
 	if (cs->c->kind == CONF_SRC_ENV)
 		return true;
-	if (uv_now(b->loop) - cs->loaded_ms >= SERVE_MAX_REUSE_MS)
+	if (uv_now(env->loop) - cs->loaded_ms >= SERVE_MAX_REUSE_MS)
 		return false;
 	/* events queued by writes that finished before this turn */
-	if (!watch_drain_turn(&b->watch))
+	if (!watch_drain_turn(env->watch))
 		return false;
 	for (i = 0; i < 2; i++)
 		if (cs->widx[i] != WATCH_NONE &&
-		    watch_epoch(&b->watch, cs->widx[i]) != cs->wepoch[i])
+		    watch_epoch(env->watch, cs->widx[i]) != cs->wepoch[i])
 			return false;
 	return true;
 }
@@ -104,17 +113,21 @@ serve_on_work(uv_work_t *w)
 
 static void serve_start(struct cred_state *cs);
 
-/* Every waiter gets the outcome; the list is emptied first, since an
- * answer may close a connection (which calls serve_forget). */
+/* Every waiter gets the outcome; each is taken off the list before it
+ * is told, since an answer may end the waiter (or another one). */
 static void
-serve_answer(struct conn **list, struct secbuf *value, const char *fp,
-    int r, const char *reason, bool stale)
+serve_answer(struct serve_waiter **list, struct secbuf *value,
+    const char *fp, int r, const char *reason, bool stale)
 {
-	struct conn *cn;
+	struct serve_result res = {
+		.value = value, .fp = fp, .r = r, .reason = reason,
+		.stale = stale,
+	};
+	struct serve_waiter *w;
 
-	while ((cn = *list) != NULL) {
-		serve_forget(cn);
-		conn_on_value(cn, value, fp, r, reason, stale);
+	while ((w = *list) != NULL) {
+		serve_forget(w);
+		w->fn(w, &res);
 	}
 }
 
@@ -124,23 +137,25 @@ serve_on_after_work(uv_work_t *w, int status)
 	struct load *ld = w->data;
 	struct cred_state *cs = ld->cs;
 	struct gen *g = cs->gen;
-	struct broker *b = g->b;
-	struct conn *cn;
+	struct serve_env *env = g->env;
+	struct serve_waiter *w2;
 	bool stale = false;
 	const char *reason = NULL;
 	int r = status == 0 ? ld->r : HUSH_ERR_INTERNAL;
 
 	cs->loading = false;
-	b->loads--;
+	env->loads--;
 	if (r == HUSH_OK && (secbuf_len(ld->out) > 0 || cs->value == NULL)) {
 		secbuf_unref(cs->value);
 		cs->value = ld->out;
 		ld->out = NULL;
-		cs->loaded_ms = uv_now(b->loop);
+		cs->loaded_ms = uv_now(env->loop);
 		cs->wepoch[0] = cs->lepoch[0];
 		cs->wepoch[1] = cs->lepoch[1];
-		broker_fp(b, cs->value, cs->fp);
-		broker_saw_value(b, cs->c->name, cs->value);
+		/* once per value, not per answer */
+		redact_fp(env->fp_key, secbuf_data(cs->value),
+		    secbuf_len(cs->value), cs->fp);
+		env->loaded(env->arg, cs->c, cs->value, NULL);
 	} else if (cs->value != NULL && (r == HUSH_OK ||
 	    r == HUSH_ERR_INVALID)) {
 		/*
@@ -153,7 +168,7 @@ serve_on_after_work(uv_work_t *w, int status)
 	} else if (r != HUSH_OK) {
 		reason = ld->err.msg[0] != '\0' ? ld->err.msg :
 		    hush_strerror(r);
-		broker_log("%s", reason);
+		env->loaded(env->arg, cs->c, NULL, reason);
 	}
 	secbuf_unref(ld->out);
 	serve_answer(&cs->waiting, r == HUSH_OK ? cs->value : NULL, cs->fp,
@@ -164,8 +179,8 @@ serve_on_after_work(uv_work_t *w, int status)
 	if (cs->next != NULL) {
 		cs->waiting = cs->next;
 		cs->next = NULL;
-		for (cn = cs->waiting; cn != NULL; cn = cn->wnext)
-			cn->wlist = &cs->waiting;
+		for (w2 = cs->waiting; w2 != NULL; w2 = w2->next)
+			w2->list = &cs->waiting;
 		serve_start(cs);
 	}
 	gen_unref(g);
@@ -174,7 +189,7 @@ serve_on_after_work(uv_work_t *w, int status)
 static void
 serve_start(struct cred_state *cs)
 {
-	struct broker *b = cs->gen->b;
+	struct serve_env *env = cs->gen->env;
 	struct load *ld;
 	int e;
 
@@ -186,11 +201,11 @@ serve_start(struct cred_state *cs)
 	ld->cs = cs;
 	ld->work.data = ld;
 	/* before the read: a change during it forces another next time */
-	(void)watch_drain(&b->watch);
-	cs->lepoch[0] = watch_epoch(&b->watch, cs->widx[0]);
-	cs->lepoch[1] = watch_epoch(&b->watch, cs->widx[1]);
+	(void)watch_drain(env->watch);
+	cs->lepoch[0] = watch_epoch(env->watch, cs->widx[0]);
+	cs->lepoch[1] = watch_epoch(env->watch, cs->widx[1]);
 	gen_ref(cs->gen);
-	if ((e = uv_queue_work(b->loop, &ld->work, serve_on_work,
+	if ((e = env->queue(env->loop, &ld->work, serve_on_work,
 	    serve_on_after_work)) != 0) {
 		gen_unref(cs->gen);
 		free(ld);
@@ -199,7 +214,7 @@ serve_start(struct cred_state *cs)
 		return;
 	}
 	cs->loading = true;
-	b->loads++;
+	env->loads++;
 }
 
 bool
@@ -209,11 +224,16 @@ serve_ready(struct cred_state *cs)
 }
 
 void
-serve_get(struct conn *cn, struct cred_state *cs)
+serve_get(struct serve_waiter *w, struct cred_state *cs, serve_fn fn)
 {
+	struct serve_result res = {
+		.value = cs->value, .fp = cs->fp, .r = HUSH_OK,
+	};
+
+	w->fn = fn;
 	/* exec: output is reused for its cache time; files while quiet */
 	if (serve_ready(cs)) {
-		conn_on_value(cn, cs->value, cs->fp, HUSH_OK, NULL, false);
+		fn(w, &res);
 		return;
 	}
 	/*
@@ -223,16 +243,9 @@ serve_get(struct conn *cn, struct cred_state *cs)
 	 * share one load.
 	 */
 	if (cs->loading) {
-		serve_push(&cs->next, cn);
+		serve_push(&cs->next, w);
 		return;
 	}
-	serve_push(&cs->waiting, cn);
+	serve_push(&cs->waiting, w);
 	serve_start(cs);
-}
-
-void
-serve_release(struct cred_state *cs)
-{
-	secbuf_unref(cs->value);
-	cs->value = NULL;
 }

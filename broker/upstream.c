@@ -903,7 +903,7 @@ upstream_begin(struct conn *cn, const struct policy_verdict *v,
 	/* the credential's value, as a GET would load it */
 	cn->cs = &cn->gen->creds[v->cred];
 	cn->cred_name = cn->cs->c->name;
-	serve_get(cn, cn->cs);
+	conn_get_value(cn);
 }
 
 static int

@@ -22,7 +22,7 @@
 
 /*
  * The route was decided (v from policy_decide, POLICY_UPSTREAM): set up
- * cn's call and ask for the credential's value (serve_get). The
+ * cn's call and ask for the credential's value (conn_get_value). The
  * connection belongs to the route from here until it closes.
  */
 void upstream_begin(struct conn *cn, const struct policy_verdict *v,

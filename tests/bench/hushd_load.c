@@ -3,13 +3,16 @@
  *
  *   hushd_load -s SOCK [-c CONNS] [-t SECONDS] [-p PATH] [-r RATE]
  *   hushd_load -s SOCK -i CONNS -t SECONDS      (idle connections)
+ *   hushd_load -s SOCK [-c CONNS] -n TOTAL      (exactly TOTAL requests)
  *
  * Each of CONNS connections sends a GET, reads the whole answer (by
  * Content-Length), records the latency and sends the next. With -r, each
  * connection sends RATE requests a second instead of back to back (the
  * "second client" while another floods). Prints requests per second and
  * latency percentiles. With -i it opens CONNS connections, sends nothing
- * and holds them for SECONDS (to measure the server's memory).
+ * and holds them for SECONDS (to measure the server's memory). With -n
+ * it sends exactly TOTAL requests and stops when all are answered, so a
+ * server's instruction and CPU counts can be divided by a known number.
  */
 #define _GNU_SOURCE	/* strcasestr */
 #include <errno.h>
@@ -47,6 +50,9 @@ struct lstate {
 	uint64_t	 errors;
 	uint64_t	 non200;
 	int		 stopping;
+	uint64_t	 total;		/* -n: requests to send, or 0 */
+	uint64_t	 sent;
+	uint64_t	 answered;
 	double		 rate;
 	int		 idle;
 	int		 connected;
@@ -92,6 +98,11 @@ load_done(struct lconn *lc)
 		st->lat[st->nlat++] = now - lc->sent_ns;
 	lc->got = 0;
 	lc->need = 0;
+	if (st->total > 0 && ++st->answered == st->total) {
+		st->stopping = 1;
+		uv_stop(st->loop);
+		return;
+	}
 	if (st->stopping)
 		return;
 	if (st->rate > 0)
@@ -146,6 +157,9 @@ load_send(struct lconn *lc)
 {
 	uv_buf_t b = uv_buf_init(lc->st->req, (unsigned)lc->st->reqlen);
 
+	if (lc->st->total > 0 && lc->st->sent == lc->st->total)
+		return;
+	lc->st->sent++;
 	lc->sent_ns = uv_hrtime();
 	lc->wr.data = lc;
 	if (uv_write(&lc->wr, (uv_stream_t *)&lc->pipe, &b, 1,
@@ -253,20 +267,25 @@ main(int argc, char **argv)
 	uint64_t t0, t1;
 
 	memset(&st, 0, sizeof(st));
-	while ((c = getopt(argc, argv, "s:c:t:p:r:i:")) != -1) {
+	while ((c = getopt(argc, argv, "s:c:t:p:r:i:n:")) != -1) {
 		switch (c) {
 		case 's': st.sock = optarg; break;
 		case 'c': nconn = (int)strtol(optarg, NULL, 10); break;
 		case 't': secs = strtod(optarg, NULL); break;
 		case 'p': path = optarg; break;
 		case 'r': st.rate = strtod(optarg, NULL); break;
+		case 'n':
+			st.total = strtoull(optarg, NULL, 10);
+			secs = 3600;
+			break;
 		case 'i':
 			st.idle = 1;
 			nconn = (int)strtol(optarg, NULL, 10);
 			break;
 		default:
 			fprintf(stderr, "usage: hushd_load -s SOCK [-c N] "
-			    "[-t SECS] [-p PATH] [-r RATE] | -i N\n");
+			    "[-t SECS | -n TOTAL] [-p PATH] [-r RATE] | "
+			    "-i N\n");
 			return 2;
 		}
 	}

@@ -543,6 +543,80 @@ conn_keepalive_meets_a_reload_that_revokes(void **state)
 	free(g);
 }
 
+static void
+conn_answers_a_load_behind_a_pipelined_batch(void **state)
+{
+	struct h *h = *state;
+	struct got *g = calloc(1, sizeof(*g));
+	char body[256], req[512];
+	int fd;
+
+	assert_non_null(g);
+	h_get_ok(h, get_tok, T_SECRET);
+	fd = h_connect(h, NULL);
+	/* other is not loaded yet: it waits behind the first answers */
+	snprintf(req, sizeof(req), "%s%s%s", get_health, get_other, get_tok);
+	h_send(fd, req, strlen(req));
+	h_wait(h, fd, g, 3, false);
+	assert_int_equal(answer(g, 0, body, sizeof(body)), 200);
+	assert_string_equal(body, "{\"status\":\"ok\"}\n");
+	assert_int_equal(answer(g, 1, body, sizeof(body)), 200);
+	assert_string_equal(body, T_OTHER);
+	assert_int_equal(answer(g, 2, body, sizeof(body)), 200);
+	assert_string_equal(body, T_SECRET);
+	close(fd);
+	free(g);
+}
+
+static void
+conn_answers_whole_requests_before_the_peers_eof(void **state)
+{
+	struct h *h = *state;
+	struct got *g = calloc(1, sizeof(*g));
+	static const char req[] = "GET /v1/credentials HTTP/1.1\r\n"
+	    "Host: hush\r\n\r\n";
+	char body[256];
+	int fd;
+
+	assert_non_null(g);
+	fd = h_connect(h, NULL);
+	h_send(fd, req, sizeof(req) - 1);
+	assert_int_equal(shutdown(fd, SHUT_WR), 0);
+	h_wait(h, fd, g, 1, true);
+	assert_int_equal(answer(g, 0, body, sizeof(body)), 200);
+	assert_string_equal(body, "{\"credentials\":[\"tok\",\"other\"]}\n");
+	close(fd);
+	assert_null(h->b->conns);
+	free(g);
+}
+
+static void
+conn_drains_after_an_error_until_the_peer_closes(void **state)
+{
+	struct h *h = *state;
+	struct got *g = calloc(1, sizeof(*g));
+	static const char bad[] = "BREW /pot HTTP/1.1\r\n\r\n";
+	int fd, i;
+
+	assert_non_null(g);
+	fd = h_connect(h, NULL);
+	h_send(fd, bad, sizeof(bad) - 1);
+	h_wait(h, fd, g, 1, true);
+	assert_int_equal(answer(g, 0, NULL, 0), 400);
+	/* what the peer still sends is read and dropped, not a reset */
+	h_send(fd, bad, sizeof(bad) - 1);
+	for (i = 0; i < 3; i++)
+		h_turn(h);
+	assert_non_null(h->b->conns);
+	assert_int_equal(h->b->conns->state, CONN_LINGER);
+	close(fd);
+	for (i = 0; i < T_MAX_TURNS && h->b->conns != NULL; i++)
+		h_turn(h);
+	assert_null(h->b->conns);
+	assert_int_equal(h->b->nlinger, 0);
+	free(g);
+}
+
 static struct conn *
 conn_of(struct h *h, int server_fd)
 {
@@ -684,6 +758,15 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    conn_keepalive_meets_a_reload_that_revokes, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    conn_answers_a_load_behind_a_pipelined_batch, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    conn_answers_whole_requests_before_the_peers_eof, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    conn_drains_after_an_error_until_the_peer_closes, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    serve_wait_list_shares_one_load, setup, teardown),

@@ -103,6 +103,23 @@ serve_fresh(struct cred_state *cs)
 	return true;
 }
 
+/*
+ * After a load: whether the value it read serves the requests that came
+ * while it ran. They wait for the next load only because the read may
+ * have preceded a write they must see; a write makes an event, and the
+ * epochs were taken before the read began (serve_start). So when no
+ * event came since then (drained now, not once per turn), the value
+ * read is the source's current one. Without this, a steady stream of
+ * requests chained load after load, each started by those that came
+ * during the one before.
+ */
+static bool
+serve_settled(struct cred_state *cs)
+{
+	return (cs->widx[0] == WATCH_NONE ||
+	    watch_drain(cs->gen->env->watch)) && serve_fresh(cs);
+}
+
 static void
 serve_on_work(uv_work_t *w)
 {
@@ -175,13 +192,18 @@ serve_on_after_work(uv_work_t *w, int status)
 	    r, reason, stale);
 	free(ld);
 	/* requests that came during this load get the next one (also when
-	 * stopping: they are in flight, and the stop timer bounds them) */
+	 * stopping: they are in flight, and the stop timer bounds them),
+	 * unless the value just read is still what the source holds */
 	if (cs->next != NULL) {
 		cs->waiting = cs->next;
 		cs->next = NULL;
 		for (w2 = cs->waiting; w2 != NULL; w2 = w2->next)
 			w2->list = &cs->waiting;
-		serve_start(cs);
+		if (r == HUSH_OK && !stale && serve_settled(cs))
+			serve_answer(&cs->waiting, cs->value, cs->fp, HUSH_OK,
+			    NULL, false);
+		else
+			serve_start(cs);
 	}
 	gen_unref(g);
 }

@@ -630,22 +630,28 @@ conn_of(struct h *h, int server_fd)
 	return NULL;
 }
 
+/* Loads go to h_queue from here: the test completes them by hand. */
 static void
-serve_wait_list_shares_one_load(void **state)
+h_manual(struct h *h)
+{
+	manual_h = h;
+	h->manual = true;
+	h->b->env.queue = h_queue;
+}
+
+static void
+serve_waiters_during_a_quiet_load_share_its_value(void **state)
 {
 	struct h *h = *state;
 	struct got *g[4];
 	char body[256];
-	int fd[4], sfd[4], i, t;
+	int fd[4], i, t;
 
-	manual_h = h;
-	h->manual = true;
-	h->b->env.queue = h_queue;
+	h_manual(h);
 	for (i = 0; i < 4; i++) {
 		assert_non_null(g[i] = calloc(1, sizeof(*g[i])));
-		fd[i] = h_connect(h, &sfd[i]);
+		fd[i] = h_connect(h, NULL);
 	}
-	/* A starts the load; B, C, D come while it runs: the next load */
 	h_send(fd[0], get_tok, sizeof(get_tok) - 1);
 	for (t = 0; t < 3; t++)
 		h_turn(h);
@@ -655,14 +661,50 @@ serve_wait_list_shares_one_load(void **state)
 	for (t = 0; t < 3; t++)
 		h_turn(h);
 	assert_int_equal(h->npend, 1);
+	h_complete_load(h);
+	/* the file did not change since the load began: no second load
+	 * (a steady stream of requests once chained one after another) */
+	assert_int_equal(h->npend, 0);
+	for (i = 0; i < 4; i++) {
+		h_wait(h, fd[i], g[i], 1, false);
+		assert_int_equal(answer(g[i], 0, body, sizeof(body)), 200);
+		assert_string_equal(body, T_SECRET);
+		close(fd[i]);
+		free(g[i]);
+	}
+}
+
+static void
+serve_wait_list_after_a_write_shares_the_next_load(void **state)
+{
+	struct h *h = *state;
+	struct got *g[4];
+	char body[256];
+	int fd[4], sfd[4], i, t;
+
+	h_manual(h);
+	for (i = 0; i < 4; i++) {
+		assert_non_null(g[i] = calloc(1, sizeof(*g[i])));
+		fd[i] = h_connect(h, &sfd[i]);
+	}
+	/* A starts the load; the file is rewritten; B, C, D come: they
+	 * must see the write, so they share the next load */
+	h_send(fd[0], get_tok, sizeof(get_tok) - 1);
+	for (t = 0; t < 3; t++)
+		h_turn(h);
+	assert_int_equal(h->npend, 1);
+	write_file(h->dir, "tok", T_OTHER);
+	for (i = 1; i < 4; i++)
+		h_send(fd[i], get_tok, sizeof(get_tok) - 1);
+	for (t = 0; t < 3; t++)
+		h_turn(h);
+	assert_int_equal(h->npend, 1);
 	for (i = 0; i < 4; i++)
 		assert_false(h_read(fd[i], g[i]));
 	h_complete_load(h);
-	/* one more load for the three who came during the first */
 	assert_int_equal(h->npend, 1);
 	h_wait(h, fd[0], g[0], 1, false);
-	assert_int_equal(answer(g[0], 0, body, sizeof(body)), 200);
-	assert_string_equal(body, T_SECRET);
+	assert_int_equal(answer(g[0], 0, NULL, 0), 200);
 	/* B closes while it waits: off the list, freed (ASan watches) */
 	conn_close(conn_of(h, sfd[1]));
 	for (t = 0; t < 3; t++)
@@ -673,7 +715,7 @@ serve_wait_list_shares_one_load(void **state)
 	for (i = 2; i < 4; i++) {
 		h_wait(h, fd[i], g[i], 1, false);
 		assert_int_equal(answer(g[i], 0, body, sizeof(body)), 200);
-		assert_string_equal(body, T_SECRET);
+		assert_string_equal(body, T_OTHER);
 	}
 	(void)h_read(fd[1], g[1]);
 	assert_true(g[1]->eof);
@@ -682,8 +724,6 @@ serve_wait_list_shares_one_load(void **state)
 		close(fd[i]);
 		free(g[i]);
 	}
-	h->manual = false;
-	h->b->env.queue = uv_queue_work;
 }
 
 static void
@@ -769,7 +809,11 @@ main(void)
 		    conn_drains_after_an_error_until_the_peer_closes, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
-		    serve_wait_list_shares_one_load, setup, teardown),
+		    serve_waiters_during_a_quiet_load_share_its_value, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    serve_wait_list_after_a_write_shares_the_next_load, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    serve_load_error_answers_every_waiter, setup, teardown),
 		cmocka_unit_test_setup_teardown(

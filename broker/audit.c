@@ -71,17 +71,88 @@ ab_field(struct abuf *b, const char *key, const char *val)
 	ab_json(b, val);
 }
 
+/* n decimal digits of v, zero-padded (v < 10^n). */
+static void
+ab_digits(struct abuf *b, unsigned long long v, size_t n)
+{
+	char d[24];
+	size_t i = n;
+
+	while (i > 0) {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	ab_put(b, d, n);
+}
+
+/*
+ * Every line formats numbers and a timestamp: by hand, since snprintf
+ * and strftime cost more than the rest of a request's path.
+ */
 static void
 ab_num(struct abuf *b, const char *key, long long v)
 {
-	char num[32];
-	int n;
+	unsigned long long u = v < 0 ? 0 - (unsigned long long)v :
+	    (unsigned long long)v;
+	size_t n = 1;
+	unsigned long long p = 10;
 
-	n = snprintf(num, sizeof(num), ",\"%s\":%lld", key, v);
-	if (n > 0 && (size_t)n < sizeof(num))
-		ab_put(b, num, (size_t)n);
-	else
-		b->over = true;
+	ab_str(b, ",\"");
+	ab_str(b, key);
+	ab_str(b, v < 0 ? "\":-" : "\":");
+	while (n < 20 && u >= p) {
+		n++;
+		p *= 10;
+	}
+	ab_digits(b, u, n);
+}
+
+/*
+ * The UTC date of a day count since 1970-01-01 in the proleptic
+ * Gregorian calendar, counted in 400-year eras (146,097 days each) that
+ * begin on March 1st, so the leap day ends a year.
+ */
+static void
+audit_civil(int64_t days, int64_t *yp, unsigned *mp, unsigned *dp)
+{
+	int64_t z = days + 719468;	/* days since 0000-03-01 */
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);	/* [0, 146096] */
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned m5 = (5 * doy + 2) / 153;	/* March = 0 */
+
+	*dp = doy - (153 * m5 + 2) / 5 + 1;
+	*mp = m5 < 10 ? m5 + 3 : m5 - 9;
+	*yp = (int64_t)yoe + era * 400 + (*mp <= 2);
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ" of ts_ms; false past year 9999. */
+static bool
+ab_time(struct abuf *b, uint64_t ts_ms)
+{
+	uint64_t sec = ts_ms / 1000;
+	unsigned mon, day, s = (unsigned)(sec % 86400);
+	int64_t year;
+
+	audit_civil((int64_t)(sec / 86400), &year, &mon, &day);
+	if (year > 9999)
+		return false;
+	ab_digits(b, (unsigned long long)year, 4);
+	ab_put(b, "-", 1);
+	ab_digits(b, mon, 2);
+	ab_put(b, "-", 1);
+	ab_digits(b, day, 2);
+	ab_put(b, "T", 1);
+	ab_digits(b, s / 3600, 2);
+	ab_put(b, ":", 1);
+	ab_digits(b, s / 60 % 60, 2);
+	ab_put(b, ":", 1);
+	ab_digits(b, s % 60, 2);
+	ab_put(b, ".", 1);
+	ab_digits(b, ts_ms % 1000, 3);
+	ab_put(b, "Z", 1);
+	return true;
 }
 
 size_t
@@ -89,17 +160,11 @@ audit_format(const struct audit_event *ev, uint64_t ts_ms, char *buf,
     size_t cap)
 {
 	struct abuf b = { buf, 0, cap, false };
-	char ts[64];
-	struct tm tm;
-	time_t sec = (time_t)(ts_ms / 1000);
 
-	if (gmtime_r(&sec, &tm) == NULL ||
-	    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-		return 0;
 	ab_str(&b, "{\"ts\":\"");
-	ab_str(&b, ts);
-	snprintf(ts, sizeof(ts), ".%03uZ\"", (unsigned)(ts_ms % 1000));
-	ab_str(&b, ts);
+	if (!ab_time(&b, ts_ms))
+		return 0;
+	ab_str(&b, "\"");
 	ab_field(&b, "event", ev->event);
 	ab_field(&b, "client", ev->client);
 	if (ev->has_peer) {

@@ -87,9 +87,18 @@ static void
 conn_on_timer(uv_timer_t *t)
 {
 	struct conn *cn = t->data;
+	uint64_t now = uv_now(cn->b->loop);
 
-	if (cn->state == CONN_CLOSING)
+	cn->armed = 0;
+	if (cn->state == CONN_CLOSING || cn->timer_mode == CONN_TIMER_NONE)
 		return;
+	if (now < cn->deadline) {
+		/* armed for an earlier mode (conn_timer): the rest now */
+		cn->armed = cn->deadline;
+		uv_timer_start(&cn->timer, conn_on_timer, cn->deadline - now,
+		    0);
+		return;
+	}
 	if (cn->timer_mode == CONN_TIMER_WRITE) {
 		/* a peer that does not read must not hold its slot */
 		struct audit_event ev = {
@@ -128,6 +137,14 @@ conn_on_timer(uv_timer_t *t)
 	conn_close(cn);
 }
 
+/*
+ * Sets the deadline of cn's current phase. A request moves a connection
+ * through several phases (idle, answer being written, idle again), and
+ * re-arming a libuv timer for each costs heap operations every request.
+ * So the timer is lazy: it is re-armed only when the new deadline comes
+ * before the one it is armed for; when it fires early (a later phase,
+ * or none), conn_on_timer arms it for the rest or lets it lapse.
+ */
 static void
 conn_timer(struct conn *cn, enum conn_timer mode)
 {
@@ -137,13 +154,16 @@ conn_timer(struct conn *cn, enum conn_timer mode)
 	if (cn->timer_mode == mode)
 		return;
 	cn->timer_mode = mode;
-	if (mode == CONN_TIMER_NONE) {
-		uv_timer_stop(&cn->timer);
+	if (mode == CONN_TIMER_NONE)
 		return;
-	}
 	ms = mode == CONN_TIMER_IDLE ? cb->idle_timeout_ms :
 	    mode == CONN_TIMER_WRITE ? cn->client->write_timeout_ms :
+	    mode == CONN_TIMER_LINGER ? CONN_LINGER_MS :
 	    cb->request_timeout_ms;
+	cn->deadline = uv_now(cn->b->loop) + ms;
+	if (cn->armed != 0 && cn->armed <= cn->deadline)
+		return;
+	cn->armed = cn->deadline;
 	uv_timer_start(&cn->timer, conn_on_timer, ms, 0);
 }
 
@@ -201,8 +221,7 @@ conn_linger(struct conn *cn)
 	uv_read_stop((uv_stream_t *)&cn->pipe);
 	cn->reading = false;
 	cn->buflen = 0;
-	cn->timer_mode = CONN_TIMER_NONE;
-	uv_timer_start(&cn->timer, conn_on_timer, CONN_LINGER_MS, 0);
+	conn_timer(cn, CONN_TIMER_LINGER);
 	cn->shut.data = cn;
 	if (uv_shutdown(&cn->shut, (uv_stream_t *)&cn->pipe,
 	    conn_on_shutdown) != 0)
@@ -345,9 +364,9 @@ static int
 conn_build(struct conn *cn, int status, const char *ctype, const char *body,
     size_t blen, struct secbuf *value, bool close)
 {
-	size_t clen = value != NULL ? secbuf_len(value) : blen, hl;
+	struct http_head hd;
 	char *h = cn->head + cn->headlen;
-	int n;
+	size_t hl;
 
 	if (cn->headlen + CONN_HEAD_SIZE > sizeof(cn->head) ||
 	    cn->nvalues >= CONN_MAX_BATCH || cn->nwbufs + 2 > CONN_MAX_WBUFS)
@@ -356,16 +375,12 @@ conn_build(struct conn *cn, int status, const char *ctype, const char *body,
 		close = true;
 	cn->close_after = close;
 	cn->linger = close && status != 200;
-	n = snprintf(h, CONN_HEAD_SIZE, "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: %s\r\n"
-	    "Content-Length: %zu\r\n"
-	    "Cache-Control: no-store\r\n"
-	    "%s%s\r\n", status, http_reason(status), ctype, clen,
-	    status == 401 ? "WWW-Authenticate: Bearer\r\n" : "",
-	    close ? "Connection: close\r\n" : "");
-	if (n < 0 || n >= CONN_HEAD_SIZE)
+	hd.status = status;
+	hd.ctype = ctype;
+	hd.clen = value != NULL ? secbuf_len(value) : blen;
+	hd.close = close;
+	if ((hl = http_head_write(&hd, h, CONN_HEAD_SIZE)) == 0)
 		return HUSH_ERR_INTERNAL;
-	hl = (size_t)n;
 	if (cn->req.method == HTTP_HEAD) {
 		/* the head says what GET would send; no body follows it, or a
 		 * keep-alive client would read it as its next answer */
@@ -871,12 +886,15 @@ conn_process(struct conn *cn)
 	cn->processing = true;
 	while (cn->state == CONN_READING && cn->buflen > 0 &&
 	    !cn->close_after && conn_room(cn)) {
-		conn_timer(cn, CONN_TIMER_REQUEST);
 		r = http_request_feed(&cn->req, cn->buf, cn->buflen, &used);
 		if (r == HUSH_ERR_INCOMPLETE) {
 			/* the parser copied what it needs (a token, too) */
 			sodium_memzero(cn->buf, cn->buflen);
 			cn->buflen = 0;
+			/* from the first part of a request on: it must be
+			 * whole within request_timeout (a whole one needs no
+			 * timer: it is answered now) */
+			conn_timer(cn, CONN_TIMER_REQUEST);
 			break;
 		}
 		if (r != HUSH_OK) {

@@ -106,4 +106,20 @@ int http_request_feed_body(struct http_request *req, const char *buf,
 /* The reason phrase for a status code hush answers with. */
 const char *http_reason(int status);
 
+/* What a response head says besides its status. */
+struct http_head {
+	int		 status;	/* 100..999 */
+	const char	*ctype;		/* Content-Type */
+	size_t		 clen;		/* Content-Length */
+	bool		 close;		/* Connection: close */
+};
+
+/*
+ * Writes the head of a response (status line, Content-Type,
+ * Content-Length, Cache-Control: no-store, WWW-Authenticate for 401,
+ * Connection: close when asked, the empty line) into buf. Returns its
+ * length, or 0 when it does not fit in cap: never a part of it.
+ */
+size_t http_head_write(const struct http_head *hd, char *buf, size_t cap);
+
 #endif

@@ -177,6 +177,7 @@ enum conn_timer {
 	CONN_TIMER_IDLE,
 	CONN_TIMER_REQUEST,
 	CONN_TIMER_WRITE,	/* from queueing an answer to its last byte */
+	CONN_TIMER_LINGER,	/* draining after an error answer */
 };
 
 struct conn {
@@ -192,6 +193,8 @@ struct conn {
 	struct peer		 peer;
 	enum conn_state		 state;
 	enum conn_timer		 timer_mode;
+	uint64_t		 deadline;	/* of timer_mode (loop ms) */
+	uint64_t		 armed;		/* when the timer fires, or 0 */
 	int			 nopen;		/* handles not yet closed */
 	bool			 over;		/* over max_connections */
 	bool			 systemd;

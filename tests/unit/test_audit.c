@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -133,6 +134,52 @@ audit_reports_a_log_it_cannot_write(void **state)
 	assert_non_null(strstr(err, "/nonexistent/dir/audit"));
 }
 
+/* The timestamp is written by hand: it must be what gmtime says. */
+static void
+audit_format_dates_agree_with_gmtime(void **state)
+{
+	struct audit_event ev = { .event = "start", .bytes = -1 };
+	char buf[AUDIT_MAX_LINE], want[64];
+	struct tm tm;
+	time_t t;
+	uint64_t ms;
+	size_t n;
+
+	(void)state;
+	/* every day 1970..2200 at a varying time of day, leap days too */
+	for (t = 0; t < (time_t)84000 * 86400; t += 86400 + 3607) {
+		ms = (uint64_t)t * 1000 + (uint64_t)(t % 1000);
+		assert_non_null(gmtime_r(&t, &tm));
+		strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(want + strlen(want), sizeof(want) - strlen(want),
+		    ".%03uZ", (unsigned)(ms % 1000));
+		n = audit_format(&ev, ms, buf, sizeof(buf));
+		assert_true(n > 0);
+		buf[n] = '\0';
+		if (strncmp(buf + 7, want, strlen(want)) != 0)
+			fail_msg("%s: got %.24s", want, buf + 7);
+	}
+}
+
+static void
+audit_format_writes_numbers_of_any_size(void **state)
+{
+	struct audit_event ev = {
+		.event = "get", .has_peer = true, .uid = 4294967295U,
+		.pid = 0, .status = 503, .bytes = 9223372036854775807LL,
+	};
+	char buf[AUDIT_MAX_LINE];
+	size_t n;
+
+	(void)state;
+	n = audit_format(&ev, 0, buf, sizeof(buf));
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, "{\"ts\":\"1970-01-01T00:00:00.000Z\","
+	    "\"event\":\"get\",\"uid\":4294967295,\"pid\":0,"
+	    "\"status\":503,\"bytes\":9223372036854775807}\n");
+}
+
 int
 main(void)
 {
@@ -140,6 +187,8 @@ main(void)
 		cmocka_unit_test(audit_format_writes_one_json_line),
 		cmocka_unit_test(audit_format_escapes_what_a_client_sent),
 		cmocka_unit_test(audit_format_refuses_what_does_not_fit),
+		cmocka_unit_test(audit_format_dates_agree_with_gmtime),
+		cmocka_unit_test(audit_format_writes_numbers_of_any_size),
 		cmocka_unit_test(audit_writes_lines_when_the_loop_turns),
 		cmocka_unit_test(audit_reports_a_log_it_cannot_write),
 	};

@@ -220,11 +220,61 @@ http_parse_sees_http10_as_not_keep_alive(void **state)
 	assert_false(req.keep_alive);
 }
 
+static void
+http_head_write_says_status_type_length_and_close(void **state)
+{
+	struct http_head hd = {
+		.status = 200, .ctype = "text/plain", .clen = 120,
+	};
+	char buf[256];
+	size_t n;
+
+	(void)state;
+	n = http_head_write(&hd, buf, sizeof(buf));
+	assert_int_equal(n, strlen("HTTP/1.1 200 OK\r\nContent-Type: "
+	    "text/plain\r\nContent-Length: 120\r\nCache-Control: "
+	    "no-store\r\n\r\n"));
+	assert_memory_equal(buf, "HTTP/1.1 200 OK\r\nContent-Type: "
+	    "text/plain\r\nContent-Length: 120\r\nCache-Control: "
+	    "no-store\r\n\r\n", n);
+	hd.status = 401;
+	hd.ctype = "application/json";
+	hd.clen = 0;
+	hd.close = true;
+	n = http_head_write(&hd, buf, sizeof(buf));
+	buf[n] = '\0';
+	assert_string_equal(buf, "HTTP/1.1 401 Unauthorized\r\n"
+	    "Content-Type: application/json\r\nContent-Length: 0\r\n"
+	    "Cache-Control: no-store\r\nWWW-Authenticate: Bearer\r\n"
+	    "Connection: close\r\n\r\n");
+}
+
+static void
+http_head_write_writes_nothing_that_does_not_fit(void **state)
+{
+	struct http_head hd = {
+		.status = 200, .ctype = "text/plain", .clen = 120,
+	};
+	char buf[256];
+	size_t full, cap;
+
+	(void)state;
+	full = http_head_write(&hd, buf, sizeof(buf));
+	assert_true(full > 0);
+	for (cap = 0; cap < full; cap++)
+		assert_int_equal(http_head_write(&hd, buf, cap), 0);
+	assert_int_equal(http_head_write(&hd, buf, full), full);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(http_parse_reads_a_get),
+		cmocka_unit_test(
+		    http_head_write_says_status_type_length_and_close),
+		cmocka_unit_test(
+		    http_head_write_writes_nothing_that_does_not_fit),
 		cmocka_unit_test(http_parse_takes_a_request_split_byte_by_byte),
 		cmocka_unit_test(
 		    http_parse_stops_at_the_end_of_the_first_of_two_requests),

@@ -35,27 +35,34 @@ ab_str(struct abuf *b, const char *s)
 	ab_put(b, s, strlen(s));
 }
 
-/* A JSON string; control bytes and non-ASCII are escaped. */
+/* A JSON string; control bytes and non-ASCII are escaped. Runs of
+ * plain bytes (all of a name, usually) are copied at once. */
 static void
 ab_json(struct abuf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p;
+	const unsigned char *p = (const unsigned char *)s, *run;
 	char esc[6];
 
 	ab_put(b, "\"", 1);
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+	for (;;) {
+		for (run = p; *p >= 0x20 && *p < 0x7f && *p != '"' &&
+		    *p != '\\'; p++)
+			;
+		ab_put(b, (const char *)run, (size_t)(p - run));
+		if (*p == '\0')
+			break;
 		if (*p == '"' || *p == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)*p;
 			ab_put(b, esc, 2);
-		} else if (*p < 0x20 || *p >= 0x7f) {
+		} else {
 			memcpy(esc, "\\u00", 4);
 			esc[4] = hex[*p >> 4];
 			esc[5] = hex[*p & 15];
 			ab_put(b, esc, 6);
-		} else
-			ab_put(b, (const char *)p, 1);
+		}
+		p++;
 	}
 	ab_put(b, "\"", 1);
 }

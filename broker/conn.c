@@ -286,9 +286,10 @@ conn_written(struct conn *cn, int status)
 	if (cn->state == CONN_CLOSING)
 		return;
 	conn_timer(cn, CONN_TIMER_NONE);
-	/* a connection whose client section a reload removed goes now */
-	if (!cn->close_after && conn_find_client(cn->b->gen, cn->sock_path,
-	    NULL) == NULL)
+	/* a connection whose client section a reload removed goes now (its
+	 * own generation's client was found when its request came) */
+	if (!cn->close_after && cn->gen != cn->b->gen &&
+	    conn_find_client(cn->b->gen, cn->sock_path, NULL) == NULL)
 		cn->close_after = true;
 	if (status < 0 || cn->close_after || cn->b->stopping) {
 		if (status >= 0 && cn->linger && !cn->b->stopping)
@@ -666,10 +667,11 @@ conn_refresh(struct conn *cn)
 	const struct conf_client *c;
 	size_t idx;
 
-	if (cn->gen != g) {
-		gen_unref(cn->gen);
-		cn->gen = gen_ref(g);
-	}
+	/* found in this generation already, at accept or the last request */
+	if (cn->gen == g)
+		return true;
+	gen_unref(cn->gen);
+	cn->gen = gen_ref(g);
 	if ((c = conn_find_client(g, cn->sock_path, &idx)) == NULL ||
 	    (c->protocol == CONF_PROTO_SYSTEMD) != cn->systemd)
 		return false;

@@ -34,6 +34,7 @@ conn_on_close(uv_handle_t *h)
 	if (cn->gen != NULL)
 		gen_unref(cn->gen);
 	conn_batch_clear(cn);
+	free(cn->head);
 	free(cn->sock_path);
 	/* the upstream route's headers and early body are freed here */
 	http_request_reset(&cn->req);
@@ -247,7 +248,7 @@ conn_batch_clear(struct conn *cn)
 static bool
 conn_room(const struct conn *cn)
 {
-	return cn->headlen + CONN_HEAD_SIZE <= sizeof(cn->head) &&
+	return cn->headlen + CONN_HEAD_SIZE <= CONN_HEAD_AREA &&
 	    cn->nvalues < CONN_MAX_BATCH && cn->nwbufs + 2 <= CONN_MAX_WBUFS &&
 	    cn->dyn == NULL;
 }
@@ -366,10 +367,14 @@ conn_build(struct conn *cn, int status, const char *ctype, const char *body,
     size_t blen, struct secbuf *value, bool close)
 {
 	struct http_head hd;
-	char *h = cn->head + cn->headlen;
+	char *h;
 	size_t hl;
 
-	if (cn->headlen + CONN_HEAD_SIZE > sizeof(cn->head) ||
+	/* made at the first answer: an idle connection does without it */
+	if (cn->head == NULL && (cn->head = malloc(CONN_HEAD_AREA)) == NULL)
+		return HUSH_ERR_NOMEM;
+	h = cn->head + cn->headlen;
+	if (cn->headlen + CONN_HEAD_SIZE > CONN_HEAD_AREA ||
 	    cn->nvalues >= CONN_MAX_BATCH || cn->nwbufs + 2 > CONN_MAX_WBUFS)
 		return HUSH_ERR_INTERNAL;
 	if (cn->b->stopping)

@@ -128,7 +128,7 @@ struct cred_state {
 	uint64_t		 wepoch[2];	/* when the value was read */
 	uint64_t		 lepoch[2];	/* when the running load began */
 	struct serve_waiter	*waiting;	/* served by the running load */
-	struct serve_waiter	*next;		/* arrived during it: next load */
+	struct serve_waiter	*next;		/* came during it: next load */
 };
 
 /* A client's rate bucket, in units of 1/per_ms of a request. */
@@ -229,7 +229,7 @@ struct conn {
 	struct secbuf		*values[CONN_MAX_BATCH];	/* references */
 	char			*dyn;		/* a malloc'd body, or NULL */
 	size_t			 headlen;
-	char			 head[CONN_HEAD_AREA];
+	char			*head;		/* CONN_HEAD_AREA, or NULL */
 	/* bytes read past the current request */
 	size_t			 buflen;
 	char			 buf[CONN_BUF_SIZE];

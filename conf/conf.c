@@ -145,81 +145,26 @@ conf_load_string(struct hush_conf *conf, const char *name, const char *text,
 	return ld_finish(&ld, check, before, lost);
 }
 
-static void
-where_release(struct conf_where *w)
-{
-	size_t i;
-
-	for (i = 0; i < w->nkeys; i++)
-		free(w->keys[i].key);
-	free(w->keys);
-}
-
 void
 conf_release(struct hush_conf *conf)
 {
 	size_t i;
 
-	free(conf->broker.user);
-	free(conf->broker.group);
-	free(conf->broker.audit_log);
-	where_release(&conf->broker.where);
-	val_list_free(conf->redact.disable);
-	free(conf->redact.format);
-	free(conf->redact.fingerprint_key_file);
-	where_release(&conf->redact.where);
-	for (i = 0; i < conf->nclients; i++) {
-		struct conf_client *c = &conf->clients[i];
-
-		free(c->name);
-		free(c->socket);
-		val_list_free(c->allow);
-		where_release(&c->where);
-	}
+	conf_schema_release(CONF_SEC_BROKER, &conf->broker);
+	conf_schema_release(CONF_SEC_REDACT, &conf->redact);
+	for (i = 0; i < conf->nclients; i++)
+		conf_schema_release(CONF_SEC_CLIENT, &conf->clients[i]);
 	free(conf->clients);
 	for (i = 0; i < conf->ncreds; i++) {
-		struct conf_cred *c = &conf->creds[i];
-
-		free(c->name);
-		free(c->source);
-		free(c->arg);
-		free(c->json_field);
-		val_list_free(c->json_omit);
-		val_list_free(c->json_blank);
-		val_list_free(c->env);
-		free(c->content_type);
-		free(c->key_file);
-		where_release(&c->where);
+		free(conf->creds[i].arg);	/* from source, not a key */
+		conf_schema_release(CONF_SEC_CREDENTIAL, &conf->creds[i]);
 	}
 	free(conf->creds);
-	for (i = 0; i < conf->nrules; i++) {
-		struct conf_rule *r = &conf->rules[i];
-
-		free(r->name);
-		free(r->description);
-		free(r->pattern);
-		free(r->check);
-		val_list_free(r->keywords);
-		val_list_free(r->stopwords);
-		where_release(&r->where);
-	}
+	for (i = 0; i < conf->nrules; i++)
+		conf_schema_release(CONF_SEC_RULE, &conf->rules[i]);
 	free(conf->rules);
-	for (i = 0; i < conf->nupstreams; i++) {
-		struct conf_upstream *u = &conf->upstreams[i];
-
-		free(u->name);
-		free(u->url);
-		free(u->credential);
-		free(u->header_name);
-		free(u->header_pre);
-		free(u->header_post);
-		val_list_free(u->paths);
-		val_list_free(u->methods);
-		free(u->ca_file);
-		val_list_free(u->env);
-		free(u->key_env);
-		where_release(&u->where);
-	}
+	for (i = 0; i < conf->nupstreams; i++)
+		conf_schema_release(CONF_SEC_UPSTREAM, &conf->upstreams[i]);
 	free(conf->upstreams);
 	for (i = 0; i < conf->nfiles; i++)
 		free(conf->files[i]);

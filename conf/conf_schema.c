@@ -747,6 +747,53 @@ conf_schema_fill(struct conf_ld *ld, enum conf_sec kind, void *sec)
 	}
 }
 
+/* A field of sec at off, when the row has one. */
+static char **
+string_at(void *sec, size_t off)
+{
+	return off == CONF_NOFIELD ? NULL : (char **)((char *)sec + off);
+}
+
+void
+conf_schema_release(enum conf_sec kind, void *sec)
+{
+	const struct sec_info *si = &sec_info[kind];
+	struct conf_where *w = (struct conf_where *)((char *)sec +
+	    si->off_where);
+	const struct conf_key *k;
+	char **p;
+	size_t i;
+
+	for (k = conf_schema; k->key != NULL; k++) {
+		if (k->sec != kind || !type_allocates(k->type))
+			continue;
+		switch (k->type) {
+		case CONF_T_LIST:
+			val_list_free(*(char ***)((char *)sec + k->off));
+			break;
+		case CONF_T_USER:
+		case CONF_T_GROUP:
+			/* the id is a number; the name as written is in aux */
+			if ((p = string_at(sec, k->aux)) != NULL)
+				free(*p);
+			break;
+		default:
+			/* strings: the value, and a header's two more */
+			free(*string_at(sec, k->off));
+			if ((p = string_at(sec, k->aux)) != NULL)
+				free(*p);
+			if ((p = string_at(sec, k->aux2)) != NULL)
+				free(*p);
+			break;
+		}
+	}
+	if ((p = string_at(sec, si->off_name)) != NULL)
+		free(*p);
+	for (i = 0; i < w->nkeys; i++)
+		free(w->keys[i].key);
+	free(w->keys);
+}
+
 static void
 fill_where(struct conf_ld *ld, const struct conf_raw_sec *s,
     struct conf_where *w)

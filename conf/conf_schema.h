@@ -5,9 +5,10 @@
  * its limits and where the value goes (offsetof into the section's
  * struct). The converters are one per type and driven by the rows.
  *
- * Adding a key: one row in conf_schema.c, the field in conf.h, its line in
- * docs/config.md (test_conf_schema checks that the table and the docs name
- * the same keys), and a free in conf_release when it allocates.
+ * Adding a key: one row in conf_schema.c, the field in conf.h and its line
+ * in docs/config.md (test_conf_schema checks that the table and the docs
+ * name the same keys). Defaults, conversion, "missing KEY" and freeing
+ * all follow from the row.
  */
 #ifndef HUSH_CONF_SCHEMA_H
 #define HUSH_CONF_SCHEMA_H
@@ -124,6 +125,12 @@ void conf_schema_init(enum conf_sec kind, void *sec);
  */
 void conf_schema_convert(struct conf_ld *ld, const struct conf_raw_sec *s,
     void *sec);
+
+/*
+ * Frees what the keys of a section hold (by the table: strings, lists,
+ * names), its name and its key locations. The struct itself stays.
+ */
+void conf_schema_release(enum conf_sec kind, void *sec);
 
 /* The defaults that allocate (strings, lists), where still unset. */
 void conf_schema_fill(struct conf_ld *ld, enum conf_sec kind, void *sec);

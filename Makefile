@@ -7,7 +7,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 PKGS = cmake make pkg-config gcc clang libclang-rt-14-dev \
-	libuv1-dev libsodium-dev libpcre2-dev libinih-dev libjansson-dev \
+	libuv1-dev libsodium-dev libpcre2-dev libjansson-dev \
 	libhttp-parser-dev libcmocka-dev libvectorscan-dev curl socat python3 \
 	git time rsyslog strace libcurl4-openssl-dev openssl
 

@@ -30,13 +30,11 @@ static int
 hushd_check(const char *path, struct hush_conf *conf)
 {
 	struct conf_errs errs;
-	size_t i;
 	int r;
 
 	conf_errs_init(&errs);
 	r = conf_load(conf, path, CONF_DEFAULT, rules_check_conf, &errs);
-	for (i = 0; i < errs.n; i++)
-		fprintf(stderr, "%s\n", errs.msgs[i]);
+	conf_errs_print(&errs, "hushd", "");
 	conf_errs_release(&errs);
 	return r == HUSH_OK ? HUSH_EXIT_OK : HUSH_EXIT_CONFIG;
 }
@@ -55,7 +53,6 @@ hushd_check_as_user(const char *path, const struct hush_conf *conf)
 	struct conf_errs errs;
 	char err[256];
 	pid_t pid;
-	size_t i;
 	int st, r;
 
 	if (!privdrop_pending(&conf->broker))
@@ -63,21 +60,20 @@ hushd_check_as_user(const char *path, const struct hush_conf *conf)
 	fflush(stdout);
 	fflush(stderr);
 	if ((pid = fork()) == -1) {
-		fprintf(stderr, "hushd: fork: cannot check the configuration "
-		    "as user %s\n", conf->broker.user);
+		hush_errf("hushd", "fork: cannot check the configuration "
+		    "as user %s", conf->broker.user);
 		return HUSH_EXIT_CONFIG;
 	}
 	if (pid == 0) {
 		if (privdrop(&conf->broker, err, sizeof(err)) != HUSH_OK) {
-			fprintf(stderr, "hushd: %s\n", err);
+			hush_errf("hushd", "%s", err);
 			_exit(HUSH_EXIT_CONFIG);
 		}
 		conf_errs_init(&errs);
 		r = conf_load(&c2, path, CONF_DEFAULT, rules_check_conf, &errs);
-		for (i = 0; i < errs.n; i++)
-			fprintf(stderr, "%s (as user %s, whom hushd runs as "
-			    "after dropping root)\n", errs.msgs[i],
-			    conf->broker.user);
+		snprintf(err, sizeof(err), " (as user %s, whom hushd runs as "
+		    "after dropping root)", conf->broker.user);
+		conf_errs_print(&errs, "hushd", err);
 		fflush(stderr);
 		/* no cleanup: the process ends here, without atexit */
 		_exit(r == HUSH_OK ? HUSH_EXIT_OK : HUSH_EXIT_CONFIG);
@@ -102,13 +98,13 @@ hushd_check_sockets(const struct hush_conf *conf)
 
 	if (privdrop_target(&conf->broker, &o.uid, &o.gid, err, sizeof(err)) !=
 	    HUSH_OK) {
-		fprintf(stderr, "hushd: %s\n", err);
+		hush_errf("hushd", "%s", err);
 		return HUSH_EXIT_CONFIG;
 	}
 	for (i = 0; i < conf->nclients; i++)
 		if (listener_check_dir(&conf->clients[i], &o, err,
 		    sizeof(err)) != HUSH_OK) {
-			fprintf(stderr, "%s\n", err);
+			hush_errf("hushd", "%s", err);
 			rc = HUSH_EXIT_CONFIG;
 		}
 	return rc;
@@ -129,7 +125,7 @@ main(int argc, char **argv)
 	int check = 0, c, r;
 
 	if (hush_harden_process() != HUSH_OK) {
-		fprintf(stderr, "hushd: cannot initialise libsodium\n");
+		hush_errf("hushd", "cannot initialise libsodium");
 		return HUSH_EXIT_FAIL;
 	}
 	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {

@@ -1,8 +1,8 @@
 /*
  * conf.h: hush.ini read into a typed, validated configuration.
  *
- * The only inih user. conf_load reads a file (and its includes), checks
- * every section and key against the schema in SPEC.md, converts values,
+ * conf_load reads a file (and its includes), checks every section and key
+ * against the schema (conf_schema.c, one table), converts values,
  * cross-checks them (allow names, socket paths, sources) and reports every
  * problem as "FILE:LINE: message" in one run. A loaded configuration holds
  * names, paths and policies, never a secret value.
@@ -15,10 +15,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "conf/conf_err.h"
 #include "conf/values.h"
 
 /* Limits and defaults (SPEC "Configuration"). */
-#define CONF_MAX_LINE			199	/* Debian libinih's line buffer */
+#define CONF_MAX_LINE			199	/* Debian libinih's line buffer,
+						 * kept for existing files */
 #define CONF_MAX_INCLUDE_DEPTH		8
 #define CONF_MAX_FILE_SIZE		(1 << 20)
 #define CONF_MAX_VALUE			8192	/* a value with continuations */
@@ -45,12 +47,6 @@
 #define CONF_MAX_UPSTREAM_REQUEST	(1ULL << 30)
 #define CONF_DEFAULT_UPSTREAM_TIMEOUT_MS	(10 * 60 * 1000)
 #define CONF_UPSTREAM_PREFIX		"upstream:"	/* in allow lists */
-
-/* Where a value came from: file (interned in hush_conf.files) and line. */
-struct conf_loc {
-	const char	*file;
-	int		 line;
-};
 
 /* The location of every key of a section, for checks made higher up. */
 struct conf_keyloc {
@@ -214,31 +210,12 @@ struct hush_conf {
 	size_t			 nfiles;
 };
 
-/* Collected error messages, each "FILE:LINE: message". */
-struct conf_errs {
-	char		**msgs;
-	size_t		 n;
-	struct conf_loc	*locs;		/* file copies owned here, for sorting */
-	size_t		 lost;		/* errors that could not be recorded
-					 * (out of memory): a load with any
-					 * fails, and msgs then says so */
-};
-
-void conf_errs_init(struct conf_errs *errs);
-void conf_errs_release(struct conf_errs *errs);
-/* Appends "FILE:LINE: " + the formatted message (or "FILE: " if line 0). */
-void conf_errs_add(struct conf_errs *errs, struct conf_loc loc,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
 /* Options for conf_load. */
 enum conf_flags {
 	CONF_DEFAULT = 0,
 	CONF_SKIP_SOURCE_CHECKS = 1 << 0,	/* don't stat file: sources */
 	CONF_SKIP_OWNER_CHECK = 1 << 1,		/* don't refuse unsafe modes */
 };
-
-/* Sorts errors by file (in reading order) and line, stably. */
-void conf_errs_sort(struct conf_errs *errs);
 
 /*
  * A check from a higher layer (regexes, rule names) run on the loaded
@@ -268,8 +245,6 @@ void conf_release(struct hush_conf *conf);
 
 /* Lookups by name; NULL when absent. */
 const struct conf_cred *conf_find_cred(const struct hush_conf *conf,
-    const char *name);
-const struct conf_client *conf_find_client(const struct hush_conf *conf,
     const char *name);
 const struct conf_upstream *conf_find_upstream(const struct hush_conf *conf,
     const char *name);

@@ -1,4 +1,6 @@
 #define _GNU_SOURCE	/* prctl */
+#include <stdarg.h>
+#include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
@@ -25,6 +27,19 @@ hush_strerror(int err)
 	case HUSH_ERR_CONFIG:		return "configuration error";
 	}
 	return "unknown error";
+}
+
+void
+hush_errf(const char *prog, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	/* one write per message: lines of concurrent processes stay whole */
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s\n", prog, msg);
 }
 
 int

@@ -30,6 +30,16 @@ enum hush_exit {
 const char *hush_strerror(int err);
 
 /*
+ * Prints one error in the shape every hush program uses (docs/internals.md
+ * "Error messages"): "PROG: message\n" on stderr, where PROG is the
+ * program and its subcommand ("hush get", "hushd", "hush-redact") and
+ * the message is "[FILE:LINE: ][SUBJECT: ]text", lower case, with no
+ * final period and never a secret.
+ */
+void hush_errf(const char *prog, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
  * Process hardening every hush command runs first: sodium_init(), no core
  * dumps (RLIMIT_CORE 0) and not dumpable (which also blocks same-uid
  * ptrace). Returns HUSH_OK or HUSH_ERR_INTERNAL when libsodium cannot start.

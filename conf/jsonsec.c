@@ -60,7 +60,13 @@ jsonsec_install(void)
 	json_set_alloc_funcs(jsonsec_malloc, jsonsec_free);
 }
 
-void
+/*
+ * Installs the wiping allocator in jansson, once per process. It runs
+ * before main() in every program that links this file, because jansson
+ * must not free with one allocator what it allocated with another; calling
+ * it again does nothing.
+ */
+static void
 jsonsec_init(void)
 {
 	(void)pthread_once(&jsonsec_once, jsonsec_install);
@@ -204,13 +210,6 @@ jsonsec_field(const uint8_t *doc, size_t len, const char *path, size_t max,
 out:
 	json_decref(root);
 	return r;
-}
-
-int
-jsonsec_omit(const uint8_t *doc, size_t len, char *const *paths, size_t max,
-    struct secbuf **outp, char why[JSONSEC_WHY_MAX])
-{
-	return jsonsec_edit(doc, len, paths, NULL, max, outp, why);
 }
 
 int

@@ -15,14 +15,6 @@
 #define JSONSEC_WHY_MAX		160
 
 /*
- * Installs the wiping allocator in jansson, once per process. It runs
- * before main() in every program that links this file, because jansson
- * must not free with one allocator what it allocated with another; calling
- * it again does nothing.
- */
-void jsonsec_init(void);
-
-/*
  * The value at dotted path (a.b.c) in the document doc: a string as its
  * raw bytes, anything else as compact JSON. At most max bytes. On failure
  * returns HUSH_ERR_INVALID (not JSON), HUSH_ERR_NOT_FOUND (no such field),
@@ -30,14 +22,6 @@ void jsonsec_init(void);
  * quotes the document.
  */
 int jsonsec_field(const uint8_t *doc, size_t len, const char *path,
-    size_t max, struct secbuf **outp, char why[JSONSEC_WHY_MAX]);
-
-/*
- * The document without the fields at the dotted paths (NULL-terminated
- * list; a missing field is fine), as compact JSON in the original key
- * order. At most max bytes. Errors as for jsonsec_field.
- */
-int jsonsec_omit(const uint8_t *doc, size_t len, char *const *paths,
     size_t max, struct secbuf **outp, char why[JSONSEC_WHY_MAX]);
 
 /*

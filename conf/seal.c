@@ -116,7 +116,8 @@ out:
 	return r;
 }
 
-int
+/* Decodes the text of a key file (a trailing newline is allowed). */
+static int
 seal_key_parse(const uint8_t *text, size_t len, struct secbuf **keyp,
     struct seal_err *err)
 {

@@ -49,10 +49,6 @@ int seal_key_create(const char *path, struct seal_err *err);
 int seal_key_load(const char *path, struct secbuf **keyp,
     struct seal_err *err);
 
-/* Decodes the text of a key file (a trailing newline is allowed). */
-int seal_key_parse(const uint8_t *text, size_t len, struct secbuf **keyp,
-    struct seal_err *err);
-
 /*
  * Seals len bytes of plain with key. *outp (malloc'd, the caller frees)
  * holds SEAL_OVERHEAD + len bytes: the ciphertext is not secret.

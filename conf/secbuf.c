@@ -136,11 +136,3 @@ secbuf_free(struct secbuf *sb)
 {
 	secbuf_unref(sb);
 }
-
-int
-secbuf_equal(const struct secbuf *a, const struct secbuf *b)
-{
-	if (a->len != b->len)
-		return 0;
-	return a->len == 0 || sodium_memcmp(a->data, b->data, a->len) == 0;
-}

@@ -47,7 +47,4 @@ void secbuf_unref(struct secbuf *sb);
 /* Same as secbuf_unref: for the common case of one owner. */
 void secbuf_free(struct secbuf *sb);
 
-/* Constant-time equality of two buffers' contents (lengths may differ). */
-int secbuf_equal(const struct secbuf *a, const struct secbuf *b);
-
 #endif

@@ -1,6 +1,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
+#include <stdbool.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,53 +220,57 @@ val_list(const char *s, char ***itemsp, size_t *np)
 /* getpwnam_r/getgrnam_r want a caller buffer; this size fits real entries. */
 #define VAL_PWBUF	16384
 
-int
-val_user(const char *s, uid_t *uid)
+/*
+ * A user (or, with group, a group) named s, or numbered s, that exists:
+ * its id. One function, because the two databases differ only in the
+ * calls that read them.
+ */
+static int
+val_account(const char *s, bool group, uint32_t *id)
 {
-	struct passwd pw, *res = NULL;
+	struct passwd pw, *pres = NULL;
+	struct group gr, *gres = NULL;
 	char *buf;
 	uint64_t n;
-	int r = HUSH_ERR_INVALID;
+	bool num = val_uint(s, 0, UINT32_MAX - 1, &n) == HUSH_OK;
 
 	if ((buf = malloc(VAL_PWBUF)) == NULL)
 		return HUSH_ERR_NOMEM;
-	if (val_uint(s, 0, UINT32_MAX - 1, &n) == HUSH_OK) {
-		if (getpwuid_r((uid_t)n, &pw, buf, VAL_PWBUF, &res) == 0 &&
-		    res != NULL) {
-			*uid = (uid_t)n;
-			r = HUSH_OK;
-		}
-	} else if (getpwnam_r(s, &pw, buf, VAL_PWBUF, &res) == 0 &&
-	    res != NULL) {
-		*uid = res->pw_uid;
-		r = HUSH_OK;
-	}
+	if (group && num)
+		(void)getgrgid_r((gid_t)n, &gr, buf, VAL_PWBUF, &gres);
+	else if (group)
+		(void)getgrnam_r(s, &gr, buf, VAL_PWBUF, &gres);
+	else if (num)
+		(void)getpwuid_r((uid_t)n, &pw, buf, VAL_PWBUF, &pres);
+	else
+		(void)getpwnam_r(s, &pw, buf, VAL_PWBUF, &pres);
+	if (gres != NULL)
+		*id = (uint32_t)gres->gr_gid;
+	else if (pres != NULL)
+		*id = (uint32_t)pres->pw_uid;
 	free(buf);
+	return gres != NULL || pres != NULL ? HUSH_OK : HUSH_ERR_INVALID;
+}
+
+int
+val_user(const char *s, uid_t *uid)
+{
+	uint32_t id;
+	int r;
+
+	if ((r = val_account(s, false, &id)) == HUSH_OK)
+		*uid = (uid_t)id;
 	return r;
 }
 
 int
 val_group(const char *s, gid_t *gid)
 {
-	struct group gr, *res = NULL;
-	char *buf;
-	uint64_t n;
-	int r = HUSH_ERR_INVALID;
+	uint32_t id;
+	int r;
 
-	if ((buf = malloc(VAL_PWBUF)) == NULL)
-		return HUSH_ERR_NOMEM;
-	if (val_uint(s, 0, UINT32_MAX - 1, &n) == HUSH_OK) {
-		if (getgrgid_r((gid_t)n, &gr, buf, VAL_PWBUF, &res) == 0 &&
-		    res != NULL) {
-			*gid = (gid_t)n;
-			r = HUSH_OK;
-		}
-	} else if (getgrnam_r(s, &gr, buf, VAL_PWBUF, &res) == 0 &&
-	    res != NULL) {
-		*gid = res->gr_gid;
-		r = HUSH_OK;
-	}
-	free(buf);
+	if ((r = val_account(s, true, &id)) == HUSH_OK)
+		*gid = (gid_t)id;
 	return r;
 }
 

@@ -96,7 +96,7 @@ out_flush(struct out *o)
 		if (n < 0 && errno == EPIPE) {
 			o->epipe = true;
 		} else if (n < 0) {
-			fprintf(stderr, "hush-redact: write: %s\n",
+			hush_errf("hush-redact", "write: %s",
 			    strerror(errno));
 			o->failed = true;
 		} else {
@@ -193,7 +193,7 @@ filter_fd(const struct redact_rules *rules, struct run *rn, int fd,
 	int r = HUSH_OK;
 
 	if ((s = redact_stream_new(rules, on_output, rn)) == NULL) {
-		fprintf(stderr, "hush-redact: out of memory\n");
+		hush_errf("hush-redact", "out of memory");
 		return HUSH_ERR_NOMEM;
 	}
 	redact_stream_set_finding(s, on_finding, rn);
@@ -221,7 +221,7 @@ filter_fd(const struct redact_rules *rules, struct run *rn, int fd,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			fprintf(stderr, "hush-redact: %s: read error: %s\n",
+			hush_errf("hush-redact", "%s: read error: %s",
 			    name, strerror(errno));
 			r = HUSH_ERR_IO;
 			break;
@@ -254,10 +254,7 @@ out:
 static void
 print_errs(struct conf_errs *errs)
 {
-	size_t i;
-
-	for (i = 0; i < errs->n; i++)
-		fprintf(stderr, "%s\n", errs->msgs[i]);
+	conf_errs_print(errs, "hush-redact", "");
 }
 
 /* Reads a whole file into secure memory. */
@@ -311,7 +308,7 @@ add_literal_file(struct redact_rules *rules, const char *path,
 	int r, bad = 0;
 
 	if ((r = read_secret_file(path, &sb)) != HUSH_OK) {
-		fprintf(stderr, "hush-redact: %s: %s\n", path,
+		hush_errf("hush-redact", "%s: %s", path,
 		    r == HUSH_ERR_IO ? strerror(errno ? errno : EIO) :
 		    hush_strerror(r));
 		return HUSH_ERR_CONFIG;
@@ -329,13 +326,13 @@ add_literal_file(struct redact_rules *rules, const char *path,
 			continue;
 		r = redact_rules_add_literal(rules, "literal", p, len);
 		if (r == HUSH_ERR_INVALID) {
-			fprintf(stderr, "%s:%u: literal shorter than %zu "
-			    "characters: refused (it would mask too much)\n",
+			hush_errf("hush-redact", "%s:%u: literal shorter than "
+			    "%zu characters: refused (it would mask too much)",
 			    path, line, minlen);
 			bad++;
 		} else if (r != HUSH_OK) {
-			fprintf(stderr, "%s:%u: literal: %s\n", path, line,
-			    hush_strerror(r));
+			hush_errf("hush-redact", "%s:%u: literal: %s", path,
+			    line, hush_strerror(r));
 			bad++;
 		}
 	}
@@ -358,7 +355,7 @@ add_credentials(struct redact_rules *rules, const struct hush_conf *conf)
 
 		memset(&serr, 0, sizeof(serr));
 		if ((r = source_load(c, &v, &serr)) != HUSH_OK) {
-			fprintf(stderr, "hush-redact: %s\n", serr.msg[0] ?
+			hush_errf("hush-redact", "%s", serr.msg[0] ?
 			    serr.msg : hush_strerror(r));
 			bad++;
 			continue;
@@ -368,14 +365,15 @@ add_credentials(struct redact_rules *rules, const struct hush_conf *conf)
 		    secbuf_len(v));
 		secbuf_free(v);
 		if (r == HUSH_ERR_INVALID) {
-			fprintf(stderr, "%s:%d: credential \"%s\": value shorter "
-			    "than min_literal_length (%llu): refused\n",
+			hush_errf("hush-redact", "%s:%d: credential \"%s\": "
+			    "value shorter than min_literal_length (%llu): "
+			    "refused",
 			    c->where.section.file, c->where.section.line,
 			    c->name, (unsigned long long)
 			    conf->redact.min_literal_length);
 			bad++;
 		} else if (r != HUSH_OK) {
-			fprintf(stderr, "hush-redact: credential \"%s\": %s\n",
+			hush_errf("hush-redact", "credential \"%s\": %s",
 			    c->name, hush_strerror(r));
 			bad++;
 		}
@@ -444,7 +442,7 @@ main(int argc, char **argv)
 	int c, r, status = HUSH_EXIT_FAIL;
 
 	if (hush_harden_process() != HUSH_OK) {
-		fprintf(stderr, "hush-redact: cannot initialise libsodium\n");
+		hush_errf("hush-redact", "cannot initialise libsodium");
 		return HUSH_EXIT_FAIL;
 	}
 	/* A closed pipe is an ordinary end for a filter: see EPIPE. */
@@ -452,7 +450,7 @@ main(int argc, char **argv)
 	conf_errs_init(&errs);
 	conf_init(&conf);
 	if ((rn = calloc(1, sizeof(*rn))) == NULL) {
-		fprintf(stderr, "hush-redact: out of memory\n");
+		hush_errf("hush-redact", "out of memory");
 		return HUSH_EXIT_FAIL;
 	}
 	while ((c = getopt_long(argc, argv, "c:r:l:hV", longopts, NULL)) !=
@@ -464,7 +462,7 @@ main(int argc, char **argv)
 		case 'r':
 		case 'l':
 			if ((c == 'r' ? nr : nl) == MAIN_MAX_RULEFILES) {
-				fprintf(stderr, "hush-redact: too many -%c\n",
+				hush_errf("hush-redact", "too many -%c",
 				    c);
 				status = HUSH_EXIT_USAGE;
 				goto out;
@@ -511,8 +509,8 @@ main(int argc, char **argv)
 
 	/* rsyslog gives the messages on stdin; a reply per message only. */
 	if (mmx && (optind != argc || rn->check || list)) {
-		fprintf(stderr, "hush-redact: --rsyslog-mmexternal reads "
-		    "stdin and takes no FILE, --check or --list-rules\n");
+		hush_errf("hush-redact", "--rsyslog-mmexternal reads "
+		    "stdin and takes no FILE, --check or --list-rules");
 		status = HUSH_EXIT_USAGE;
 		goto out;
 	}
@@ -549,7 +547,7 @@ main(int argc, char **argv)
 	}
 	if (format != NULL && redact_rules_set_format(rules, format, msg,
 	    sizeof(msg)) != HUSH_OK) {
-		fprintf(stderr, "hush-redact: --format: %s\n", msg);
+		hush_errf("hush-redact", "--format: %s", msg);
 		status = HUSH_EXIT_USAGE;
 		goto out;
 	}
@@ -562,7 +560,7 @@ main(int argc, char **argv)
 		goto out;
 	status = HUSH_EXIT_FAIL;
 	if ((r = redact_rules_compile(rules)) != HUSH_OK) {
-		fprintf(stderr, "hush-redact: cannot compile the rules: %s\n",
+		hush_errf("hush-redact", "cannot compile the rules: %s",
 		    hush_strerror(r));
 		goto out;
 	}
@@ -583,7 +581,7 @@ main(int argc, char **argv)
 	}
 	if ((ibuf = malloc(MAIN_IBUF)) == NULL ||
 	    (rn->out.buf = malloc(MAIN_OBUF)) == NULL) {
-		fprintf(stderr, "hush-redact: out of memory\n");
+		hush_errf("hush-redact", "out of memory");
 		goto out;
 	}
 	status = HUSH_EXIT_OK;
@@ -600,7 +598,7 @@ main(int argc, char **argv)
 			fd = STDIN_FILENO;
 		} else if ((fd = open(argv[i], O_RDONLY | O_CLOEXEC |
 		    O_NOCTTY)) < 0) {
-			fprintf(stderr, "hush-redact: %s: %s\n", argv[i],
+			hush_errf("hush-redact", "%s: %s", argv[i],
 			    strerror(errno));
 			status = HUSH_EXIT_FAIL;
 			continue;

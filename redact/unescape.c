@@ -9,25 +9,25 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "redact/unescape.h"
 
-static int
-hexval(uint8_t c)
+/* The n hex digits at p as n / 2 bytes in out; false unless all are hex. */
+static bool
+hex_bytes(const uint8_t *p, size_t n, uint8_t *out)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	size_t got = 0;
+
+	return sodium_hex2bin(out, n / 2, (const char *)p, n, NULL, &got,
+	    NULL) == 0 && got == n / 2;
 }
 
 /* A JSON escape at p[0] == '\\': its length and value, or 0. */
 static size_t
 json_escape(const uint8_t *p, size_t n, uint8_t *out)
 {
-	int a, b, c, d;
+	uint8_t u[2];
 
 	if (n < 2)
 		return 0;
@@ -41,12 +41,11 @@ json_escape(const uint8_t *p, size_t n, uint8_t *out)
 	case 'b': *out = '\b'; return 2;
 	case 'f': *out = '\f'; return 2;
 	case 'u':
-		if (n < 6 || (a = hexval(p[2])) < 0 || (b = hexval(p[3])) < 0 ||
-		    (c = hexval(p[4])) < 0 || (d = hexval(p[5])) < 0)
+		if (n < 6 || !hex_bytes(p + 2, 4, u))
 			return 0;
-		if (a != 0 || b != 0 || c >= 8)
+		if (u[0] != 0 || u[1] >= 0x80)
 			return 0;	/* not ASCII: left as it is */
-		*out = (uint8_t)(c << 4 | d);
+		*out = u[1];
 		return 6;
 	default:
 		return 0;
@@ -57,14 +56,11 @@ json_escape(const uint8_t *p, size_t n, uint8_t *out)
 static size_t
 url_escape(const uint8_t *p, size_t n, uint8_t *out)
 {
-	int hi, lo, v;
+	uint8_t v;
 
-	if (n < 3 || (hi = hexval(p[1])) < 0 || (lo = hexval(p[2])) < 0)
+	if (n < 3 || !hex_bytes(p + 1, 2, &v) || v < 0x20 || v > 0x7e)
 		return 0;
-	v = hi << 4 | lo;
-	if (v < 0x20 || v > 0x7e)
-		return 0;
-	*out = (uint8_t)v;
+	*out = v;
 	return 3;
 }
 

@@ -26,15 +26,17 @@ static const struct option admin_help_only[] = {
 static void
 admin_bad_option(const char *cmd, int c, const char *arg)
 {
+	char prog[64];
+
 	if (arg == NULL)
 		arg = "";
+	snprintf(prog, sizeof(prog), "hush %s", cmd);
 	if (c == ':')
-		fprintf(stderr, "hush %s: option %s needs an argument\n", cmd,
-		    arg);
+		hush_errf(prog, "option %s needs an argument", arg);
 	else if (optopt != 0)
-		fprintf(stderr, "hush %s: unknown option -%c\n", cmd, optopt);
+		hush_errf(prog, "unknown option -%c", optopt);
 	else
-		fprintf(stderr, "hush %s: unknown option %s\n", cmd, arg);
+		hush_errf(prog, "unknown option %s", arg);
 }
 
 static void
@@ -66,14 +68,14 @@ admin_token(int argc, char **argv)
 		return HUSH_EXIT_USAGE;
 	}
 	if (optind != argc) {
-		fprintf(stderr, "hush token: unexpected argument \"%s\"\n",
+		hush_errf("hush token", "unexpected argument \"%s\"",
 		    argv[optind]);
 		token_usage(stderr);
 		return HUSH_EXIT_USAGE;
 	}
 	/* The token, its newline and base64's terminating NUL. */
 	if ((tok = secbuf_new(TOKEN_LEN + 2)) == NULL) {
-		fprintf(stderr, "hush token: out of secure memory\n");
+		hush_errf("hush token", "out of secure memory");
 		goto out;
 	}
 	randombytes_buf(raw, sizeof(raw));
@@ -81,7 +83,7 @@ admin_token(int argc, char **argv)
 	sodium_bin2base64((char *)secbuf_mut(tok) + plen, secbuf_cap(tok) - plen,
 	    raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	if (strlen((const char *)secbuf_data(tok)) != TOKEN_LEN) {
-		fprintf(stderr, "hush token: internal error\n");
+		hush_errf("hush token", "internal error");
 		goto out;
 	}
 	token_hash(secbuf_data(tok), TOKEN_LEN, hash);
@@ -91,7 +93,7 @@ admin_token(int argc, char **argv)
 	/* Straight to the descriptor: no copy in stdio's heap buffer. */
 	if (fdio_write_all(STDOUT_FILENO, secbuf_data(tok),
 	    secbuf_len(tok)) != 0) {
-		fprintf(stderr, "hush token: cannot write the token: %s\n",
+		hush_errf("hush token", "cannot write the token: %s",
 		    strerror(errno));
 		goto out;
 	}
@@ -141,15 +143,15 @@ admin_keygen(int argc, char **argv)
 	}
 	if (out == NULL || optind != argc) {
 		if (out == NULL)
-			fprintf(stderr, "hush keygen: -o FILE is required\n");
+			hush_errf("hush keygen", "-o FILE is required");
 		else
-			fprintf(stderr, "hush keygen: unexpected argument "
-			    "\"%s\"\n", argv[optind]);
+			hush_errf("hush keygen", "unexpected argument "
+			    "\"%s\"", argv[optind]);
 		keygen_usage(stderr);
 		return HUSH_EXIT_USAGE;
 	}
 	if (seal_key_create(out, &err) != HUSH_OK) {
-		fprintf(stderr, "hush keygen: %s\n", err.msg);
+		hush_errf("hush keygen", "%s", err.msg);
 		return HUSH_EXIT_FAIL;
 	}
 	return HUSH_EXIT_OK;
@@ -272,53 +274,53 @@ admin_seal(int argc, char **argv)
 	}
 	if (keyfile == NULL || argc - optind > 1) {
 		if (keyfile == NULL)
-			fprintf(stderr, "hush seal: -k KEYFILE is required\n");
+			hush_errf("hush seal", "-k KEYFILE is required");
 		else
-			fprintf(stderr, "hush seal: one INPUT at most\n");
+			hush_errf("hush seal", "one INPUT at most");
 		seal_usage(stderr);
 		return HUSH_EXIT_USAGE;
 	}
 	if (optind < argc && strcmp(argv[optind], "-") != 0)
 		in = argv[optind];
 	if (out == NULL && isatty(STDOUT_FILENO)) {
-		fprintf(stderr, "hush seal: not writing a binary sealed file "
-		    "to a terminal; use -o FILE\n");
+		hush_errf("hush seal", "not writing a binary sealed file "
+		    "to a terminal; use -o FILE");
 		goto out;
 	}
 	if (seal_key_load(keyfile, &key, &err) != HUSH_OK) {
-		fprintf(stderr, "hush seal: %s\n", err.msg);
+		hush_errf("hush seal", "%s", err.msg);
 		goto out;
 	}
 	if (in != NULL && (fd = open(in, O_RDONLY | O_CLOEXEC)) < 0) {
-		fprintf(stderr, "hush seal: %s: %s\n", in, strerror(errno));
+		hush_errf("hush seal", "%s: %s", in, strerror(errno));
 		goto out;
 	}
 	rr = seal_read_input(fd >= 0 ? fd : STDIN_FILENO, SEAL_MAX_PLAIN,
 	    &plain);
 	if (rr == HUSH_ERR_TOO_LARGE) {
-		fprintf(stderr, "hush seal: %s is larger than %d bytes\n",
+		hush_errf("hush seal", "%s is larger than %d bytes",
 		    in != NULL ? in : "the input", SEAL_MAX_PLAIN);
 		goto out;
 	} else if (rr != HUSH_OK) {
-		fprintf(stderr, "hush seal: cannot read %s: %s\n",
+		hush_errf("hush seal", "cannot read %s: %s",
 		    in != NULL ? in : "the input", rr == HUSH_ERR_IO ?
 		    strerror(errno) : hush_strerror(rr));
 		goto out;
 	}
 	/* An empty credential is worse than none: sources refuse it too. */
 	if (secbuf_len(plain) == 0) {
-		fprintf(stderr, "hush seal: %s is empty\n",
+		hush_errf("hush seal", "%s is empty",
 		    in != NULL ? in : "the input");
 		goto out;
 	}
 	if ((rr = seal_encrypt(key, secbuf_data(plain), secbuf_len(plain),
 	    &ct, &ctlen)) != HUSH_OK) {
-		fprintf(stderr, "hush seal: %s\n", hush_strerror(rr));
+		hush_errf("hush seal", "%s", hush_strerror(rr));
 		goto out;
 	}
 	if (out != NULL ? seal_write_file(out, ct, ctlen) != 0 :
 	    fdio_write_all(STDOUT_FILENO, ct, ctlen) != 0) {
-		fprintf(stderr, "hush seal: cannot write %s: %s\n",
+		hush_errf("hush seal", "cannot write %s: %s",
 		    out != NULL ? out : "stdout", strerror(errno));
 		goto out;
 	}

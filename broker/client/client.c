@@ -194,24 +194,25 @@ int
 client_credential(const char *sock, const char *name, const char *cmd,
     struct secbuf **valuep)
 {
-	char target[64 + API_MAX_NAME], err[512], why[160];
+	char target[64 + API_MAX_NAME], err[512], why[160], prog[64];
 	struct secbuf *body = NULL;
 	int status = 0;
 
+	snprintf(prog, sizeof(prog), "hush %s", cmd);
 	if (!api_name_ok(name, strlen(name))) {
-		fprintf(stderr, "hush %s: \"%s\" is not a credential name\n",
-		    cmd, name);
+		hush_errf(prog, "\"%s\" is not a credential name", name);
 		return HUSH_ERR_INVALID;
 	}
 	snprintf(target, sizeof(target), API_PATH_CREDS "/%s", name);
 	if (client_fetch(sock, target, &status, &body, err, sizeof(err)) !=
 	    HUSH_OK) {
-		fprintf(stderr, "hush %s: %s\n", cmd, err);
+		hush_errf(prog, "%s", err);
 		return HUSH_ERR_IO;
 	}
 	if (status != 200) {
 		client_errmsg(body, why, sizeof(why));
-		fprintf(stderr, "hush %s: %s: %d %s\n", cmd, name, status, why);
+		hush_errf(prog, "credential \"%s\": %d %s", name, status,
+		    why);
 		secbuf_unref(body);
 		return status == 404 ? HUSH_ERR_NOT_FOUND : HUSH_ERR_DENIED;
 	}
@@ -231,7 +232,7 @@ client_make_parents(const char *path)
 	size_t n = strlen(path), i;
 
 	if (n >= sizeof(dir)) {
-		fprintf(stderr, "hush get: %s: path too long\n", path);
+		hush_errf("hush get", "%s: path too long", path);
 		return HUSH_ERR_TOO_LARGE;
 	}
 	memcpy(dir, path, n + 1);
@@ -247,8 +248,8 @@ client_make_parents(const char *path)
 		dir[i] = '\0';
 		/* EEXIST for a non-directory shows up below as ENOTDIR. */
 		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-			fprintf(stderr, "hush get: %s: cannot create directory "
-			    "%s: %s\n", path, dir, strerror(errno));
+			hush_errf("hush get", "%s: cannot create directory "
+			    "%s: %s", path, dir, strerror(errno));
 			return HUSH_ERR_IO;
 		}
 		if (i < n)
@@ -269,26 +270,26 @@ client_write_file(const char *path, mode_t mode, const struct secbuf *v)
 
 	n = snprintf(tmp, sizeof(tmp), "%s.hush-XXXXXX", path);
 	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		fprintf(stderr, "hush get: %s: path too long\n", path);
+		hush_errf("hush get", "%s: path too long", path);
 		return HUSH_ERR_TOO_LARGE;
 	}
 	if ((r = client_make_parents(path)) != HUSH_OK)
 		return r;
 	if ((fd = mkstemp(tmp)) == -1) {
-		fprintf(stderr, "hush get: %s: %s\n", path, strerror(errno));
+		hush_errf("hush get", "%s: %s", path, strerror(errno));
 		return HUSH_ERR_IO;
 	}
 	/* mkstemp made it 0600 and empty; set the final mode before data */
 	if (fchmod(fd, mode) != 0 ||
 	    fdio_write_all(fd, (const char *)secbuf_data(v),
 	    secbuf_len(v)) != 0 || fsync(fd) != 0) {
-		fprintf(stderr, "hush get: %s: %s\n", path, strerror(errno));
+		hush_errf("hush get", "%s: %s", path, strerror(errno));
 		close(fd);
 		unlink(tmp);
 		return HUSH_ERR_IO;
 	}
 	if (close(fd) != 0 || rename(tmp, path) != 0) {
-		fprintf(stderr, "hush get: %s: %s\n", path, strerror(errno));
+		hush_errf("hush get", "%s: %s", path, strerror(errno));
 		unlink(tmp);
 		return HUSH_ERR_IO;
 	}
@@ -327,8 +328,8 @@ client_get_main(int argc, char **argv)
 		goto usage;
 	if (mstr != NULL && (val_mode(mstr, &mode) != HUSH_OK ||
 	    (mode & ~(mode_t)0777) != 0)) {
-		fprintf(stderr, "hush get: -m %s: an octal mode such as "
-		    "0600\n", mstr);
+		hush_errf("hush get", "-m %s: an octal mode such as "
+		    "0600", mstr);
 		return HUSH_EXIT_USAGE;
 	}
 	if (client_credential(client_socket(sock), argv[optind], "get", &v) !=
@@ -378,12 +379,12 @@ client_list_main(int argc, char **argv)
 	sock = client_socket(sock);
 	if (client_fetch(sock, API_PATH_CREDS, &status, &body, err,
 	    sizeof(err)) != HUSH_OK) {
-		fprintf(stderr, "hush list: %s\n", err);
+		hush_errf("hush list", "%s", err);
 		return HUSH_EXIT_FAIL;
 	}
 	if (status != 200) {
 		client_errmsg(body, why, sizeof(why));
-		fprintf(stderr, "hush list: %d %s\n", status, why);
+		hush_errf("hush list", "%d %s", status, why);
 		secbuf_unref(body);
 		return HUSH_EXIT_FAIL;
 	}
@@ -394,8 +395,8 @@ client_list_main(int argc, char **argv)
 	secbuf_unref(body);
 	if ((list = json_object_get(j, "credentials")) == NULL ||
 	    !json_is_array(list)) {
-		fprintf(stderr, "hush list: %s: the answer is not a "
-		    "credential list\n", sock);
+		hush_errf("hush list", "%s: the answer is not a "
+		    "credential list", sock);
 		json_decref(j);
 		return HUSH_EXIT_FAIL;
 	}
@@ -403,8 +404,8 @@ client_list_main(int argc, char **argv)
 		const char *s = json_string_value(v);
 
 		if (s == NULL || !api_name_ok(s, strlen(s))) {
-			fprintf(stderr, "hush list: %s: the answer holds "
-			    "something that is not a credential name\n",
+			hush_errf("hush list", "%s: the answer holds "
+			    "something that is not a credential name",
 			    sock);
 			json_decref(j);
 			return HUSH_EXIT_FAIL;
@@ -494,9 +495,9 @@ client_gitcred_main(int argc, char **argv)
 		case 'H':
 			if (nhosts == GITCRED_MAX_HOSTS || *optarg == '\0' ||
 			    strpbrk(optarg, "/ \t\r\n") != NULL) {
-				fprintf(stderr, "hush git-credential: --host "
+				hush_errf("hush git-credential", "--host "
 				    "%s: want a host name (host or host:port, "
-				    "at most %d)\n", optarg,
+				    "at most %d)", optarg,
 				    GITCRED_MAX_HOSTS);
 				goto usage;
 			}
@@ -548,8 +549,8 @@ client_gitcred_main(int argc, char **argv)
 		len--;
 	for (i = 0; i < len; i++)
 		if (p[i] == '\n' || p[i] == '\0') {
-			fprintf(stderr, "hush git-credential: %s holds a line "
-			    "break; git needs a one-line password\n", name);
+			hush_errf("hush git-credential", "%s holds a line "
+			    "break; git needs a one-line password", name);
 			secbuf_unref(v);
 			return HUSH_EXIT_FAIL;
 		}

@@ -117,8 +117,8 @@ exec_mkdir(char *dir, size_t cap)
 		base = "/tmp";
 	n = snprintf(dir, cap, "%s/hush-exec.XXXXXX", base);
 	if (n < 0 || (size_t)n >= cap || mkdtemp(dir) == NULL) {
-		fprintf(stderr, "hush exec: cannot create a private directory "
-		    "under %s: %s\n", base, strerror(errno));
+		hush_errf("hush exec", "cannot create a private directory "
+		    "under %s: %s", base, strerror(errno));
 		return HUSH_ERR_IO;
 	}
 	return HUSH_OK;
@@ -132,7 +132,7 @@ exec_file_path(const char *dir, struct exec_cred *c)
 
 	if (n < 0 || (size_t)n >= sizeof(c->path)) {
 		c->path[0] = '\0';
-		fprintf(stderr, "hush exec: %s/%s: path too long\n", dir,
+		hush_errf("hush exec", "%s/%s: path too long", dir,
 		    c->name);
 		return HUSH_ERR_TOO_LARGE;
 	}
@@ -149,14 +149,14 @@ exec_write_file(struct exec_cred *c)
 	/* born 0400 whatever the umask: there is no moment it is wider */
 	if ((fd = open(c->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
 	    O_NOFOLLOW, 0400)) == -1 || fchmod(fd, 0400) != 0) {
-		fprintf(stderr, "hush exec: %s: %s\n", c->path,
+		hush_errf("hush exec", "%s: %s", c->path,
 		    strerror(errno));
 		if (fd != -1)
 			close(fd);
 		return HUSH_ERR_IO;
 	}
 	if (fdio_write_all(fd, p, len) != 0) {
-		fprintf(stderr, "hush exec: %s: %s\n", c->path,
+		hush_errf("hush exec", "%s: %s", c->path,
 		    strerror(errno));
 		close(fd);
 		return HUSH_ERR_IO;
@@ -261,7 +261,7 @@ exec_child_run(struct exec_cred *creds, size_t n, int out, int err, int go,
 			_exit(127);
 	}
 	execvp(cmd[0], cmd);
-	fprintf(stderr, "hush exec: %s: %s\n", cmd[0], strerror(errno));
+	hush_errf("hush exec", "%s: %s", cmd[0], strerror(errno));
 	_exit(errno == ENOENT ? 127 : 126);
 }
 
@@ -344,15 +344,15 @@ exec_start_reaper(pid_t pid, struct exec_cred *creds, size_t n,
 
 	/* the child is not reaped before hush waits: its pid is its own */
 	if ((pidfd = pidfd_open(pid, 0)) < 0) {
-		fprintf(stderr, "hush exec: warning: cannot watch the command "
+		hush_errf("hush exec", "warning: cannot watch the command "
 		    "(%s); its -f files are removed only if hush is not "
-		    "killed\n", strerror(errno));
+		    "killed", strerror(errno));
 		return;
 	}
 	if ((r = fork()) == -1)
-		fprintf(stderr, "hush exec: warning: cannot start the reaper "
+		hush_errf("hush exec", "warning: cannot start the reaper "
 		    "(%s); -f files are removed only if hush is not "
-		    "killed\n", strerror(errno));
+		    "killed", strerror(errno));
 	else if (r == 0)
 		exec_reaper_run(pidfd, creds, n, dir);
 	else
@@ -401,8 +401,8 @@ client_exec_main(int argc, char **argv)
 		case 'u':
 			if (up_name[0] != '\0' || forward_parse(optarg,
 			    up_name, sizeof(up_name), &up_env) != HUSH_OK) {
-				fprintf(stderr, "hush exec: --upstream %s: want "
-				    "one NAME[=URLVAR[,KEYVAR]]\n", optarg);
+				hush_errf("hush exec", "--upstream %s: want "
+				    "one NAME[=URLVAR[,KEYVAR]]", optarg);
 				rc = HUSH_EXIT_USAGE;
 				goto out;
 			}
@@ -415,8 +415,8 @@ client_exec_main(int argc, char **argv)
 			if (n == EXEC_MAX_CREDS ||
 			    exec_parse(optarg, c == 'f', &creds[n]) !=
 			    HUSH_OK) {
-				fprintf(stderr, "hush exec: -%c %s: want "
-				    "VAR=NAME\n", c, optarg);
+				hush_errf("hush exec", "-%c %s: want "
+				    "VAR=NAME", c, optarg);
 				rc = HUSH_EXIT_USAGE;
 				goto out;
 			}
@@ -424,7 +424,7 @@ client_exec_main(int argc, char **argv)
 				if (strcmp(creds[j].var, creds[n].var) == 0)
 					break;
 			if (j < n) {
-				fprintf(stderr, "hush exec: %s is given twice\n",
+				hush_errf("hush exec", "%s is given twice",
 				    creds[n].var);
 				rc = HUSH_EXIT_USAGE;
 				goto out;
@@ -461,8 +461,8 @@ client_exec_main(int argc, char **argv)
 		/* an environment value ends at its first NUL: never cut it */
 		if (!creds[i].file && memchr(secbuf_data(creds[i].value), '\0',
 		    secbuf_len(creds[i].value)) != NULL) {
-			fprintf(stderr, "hush exec: %s holds a NUL byte and "
-			    "cannot be an environment value; use -f\n",
+			hush_errf("hush exec", "%s holds a NUL byte and "
+			    "cannot be an environment value; use -f",
 			    creds[i].name);
 			goto out;
 		}
@@ -479,14 +479,14 @@ client_exec_main(int argc, char **argv)
 		if (setenv(up_env.url_var, url, 1) != 0 ||
 		    (up_env.key_var[0] != '\0' && setenv(up_env.key_var,
 		    FORWARD_PLACEHOLDER, 1) != 0)) {
-			fprintf(stderr, "hush exec: setenv: %s\n",
+			hush_errf("hush exec", "setenv: %s",
 			    strerror(errno));
 			goto out;
 		}
 	}
 	if ((rules = redact_rules_new(NULL, 0, &errs)) == NULL) {
 		for (i = 0; i < errs.n; i++)
-			fprintf(stderr, "hush exec: %s\n", errs.msgs[i]);
+			hush_errf("hush exec", "%s", errs.msgs[i]);
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
@@ -500,8 +500,8 @@ client_exec_main(int argc, char **argv)
 			continue;
 		snprintf(lit, sizeof(lit), "credential:%s", creds[i].name);
 		if (redact_rules_add_literal(rules, lit, p, len) != HUSH_OK)
-			fprintf(stderr, "hush exec: warning: %s is too short "
-			    "to be masked in the output\n", creds[i].name);
+			hush_errf("hush exec", "warning: %s is too short "
+			    "to be masked in the output", creds[i].name);
 		/* -e hands it over without its trailing newline: mask that */
 		if (len > 1 && p[len - 1] == '\n')
 			(void)redact_rules_add_literal(rules, lit, p, len - 1);
@@ -511,7 +511,7 @@ client_exec_main(int argc, char **argv)
 	    NULL ||
 	    (outs[1].rs = redact_stream_new(rules, exec_sink, &outs[1])) ==
 	    NULL) {
-		fprintf(stderr, "hush exec: cannot set up redaction\n");
+		hush_errf("hush exec", "cannot set up redaction");
 		goto out;
 	}
 	if (files) {
@@ -530,7 +530,7 @@ client_exec_main(int argc, char **argv)
 	    fcntl(pe[1], F_SETFD, FD_CLOEXEC) != 0 ||
 	    fcntl(go[0], F_SETFD, FD_CLOEXEC) != 0 ||
 	    fcntl(go[1], F_SETFD, FD_CLOEXEC) != 0) {
-		fprintf(stderr, "hush exec: pipe: %s\n", strerror(errno));
+		hush_errf("hush exec", "pipe: %s", strerror(errno));
 		goto out;
 	}
 	memset(&sa, 0, sizeof(sa));
@@ -539,7 +539,7 @@ client_exec_main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	fflush(NULL);
 	if ((pid = fork()) == -1) {
-		fprintf(stderr, "hush exec: fork: %s\n", strerror(errno));
+		hush_errf("hush exec", "fork: %s", strerror(errno));
 		goto out;
 	}
 	if (pid == 0) {
@@ -582,7 +582,7 @@ client_exec_main(int argc, char **argv)
 		;
 	exec_child = -1;
 	if (w == -1)
-		fprintf(stderr, "hush exec: cannot wait for the command: %s\n",
+		hush_errf("hush exec", "cannot wait for the command: %s",
 		    strerror(errno));
 	else if (!ok)
 		rc = HUSH_EXIT_FAIL;

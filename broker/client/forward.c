@@ -351,14 +351,14 @@ forward_spawn(const char *sock, const char *name, unsigned *portp,
 	int lfd;
 
 	if ((lfd = fwd_listen("127.0.0.1", 0, portp)) < 0) {
-		fprintf(stderr, "hush exec: --upstream: cannot listen on "
-		    "127.0.0.1: %s\n", strerror(errno));
+		hush_errf("hush exec", "--upstream: cannot listen on "
+		    "127.0.0.1: %s", strerror(errno));
 		return HUSH_ERR_IO;
 	}
 	fflush(NULL);
 	if ((pid = fork()) < 0) {
 		close(lfd);
-		fprintf(stderr, "hush exec: fork: %s\n", strerror(errno));
+		hush_errf("hush exec", "fork: %s", strerror(errno));
 		return HUSH_ERR_IO;
 	}
 	if (pid == 0) {
@@ -420,7 +420,7 @@ client_proxy_main(int argc, char **argv)
 		goto usage;
 	sock = client_socket(sock);
 	if ((lfd = fwd_listen(host, port, &got)) < 0) {
-		fprintf(stderr, "hush proxy: cannot listen on %s: %s\n",
+		hush_errf("hush proxy", "cannot listen on %s: %s",
 		    listen_at, strerror(errno));
 		return HUSH_EXIT_FAIL;
 	}

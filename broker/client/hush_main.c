@@ -47,7 +47,7 @@ main(int argc, char **argv)
 	const struct hush_cmd *cmd;
 
 	if (hush_harden_process() != HUSH_OK) {
-		fprintf(stderr, "hush: cannot initialise libsodium\n");
+		hush_errf("hush", "cannot initialise libsodium");
 		return HUSH_EXIT_FAIL;
 	}
 	if (argc < 2) {
@@ -66,7 +66,7 @@ main(int argc, char **argv)
 		if (strcmp(argv[1], cmd->name) == 0)
 			return cmd->run(argc - 1, argv + 1);
 	}
-	fprintf(stderr, "hush: unknown command \"%s\"\n", argv[1]);
+	hush_errf("hush", "unknown command \"%s\"", argv[1]);
 	usage(stderr);
 	return HUSH_EXIT_USAGE;
 }

@@ -16,6 +16,10 @@ done
 expect_status 78 "many errors: exit 78" "$HUSHD" -c "$D/invalid_many_errors_at_once.ini" --check
 n=$(printf '%s\n' "$out" | grep -c 'invalid_many_errors_at_once.ini:[0-9]*: ')
 [ "$n" -ge 14 ] && pass "all $n errors of the file reported at once" || fail "only $n errors reported"
+# one shape (docs/internals.md "Error messages"): every line is
+# "hushd: FILE:LINE: message"
+m=$(printf '%s\n' "$out" | grep -c "^hushd: $D/invalid_many_errors_at_once.ini:[0-9]*: ")
+[ "$m" -eq "$n" ] && pass "every error reads hushd: FILE:LINE: message" || fail "$m of $n errors in the shape hushd: FILE:LINE:"
 expect_output 'invalid_many_errors_at_once.ini:2: unknown key "max_conections" in [broker]; did you mean "max_connections"?' "unknown key with suggestion"
 expect_output 'invalid_many_errors_at_once.ini:33: rule "bad-regex": pattern: missing closing parenthesis at offset 14' "bad regex at its line with PCRE2's message and offset"
 expect_output 'invalid_many_errors_at_once.ini:13: client "gw2": socket /tmp/hush-test/gw.sock is already used' "two clients on one socket"

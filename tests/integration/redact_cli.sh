@@ -60,7 +60,7 @@ if ! grep -q 'Lit3ral' "$T/out" && ! grep -q "$b64" "$T/out" && [ "$(grep -c 'RE
 	ok "-l literal and base64"; else fail "-l: $(cat "$T/out")"; fi
 printf 'longenoughvalue\nshrt7ch\n' >"$T/short"
 "$R" -l "$T/short" </dev/null >/dev/null 2>"$T/err"; st=$?
-if [ $st -eq 78 ] && grep -q "^$T/short:2: " "$T/err" && ! grep -q shrt7ch "$T/err"; then
+if [ $st -eq 78 ] && grep -q "^hush-redact: $T/short:2: " "$T/err" && ! grep -q shrt7ch "$T/err"; then
 	ok "-l short literal refused"; else fail "-l short: $st $(cat "$T/err")"; fi
 
 # -r: user rules; a bad pattern is 78 with FILE:LINE.
@@ -74,12 +74,12 @@ printf 'id acme_abcdef123456 ok\n' | "$R" -r "$T/rules.ini" >"$T/out"
 [ "$(cat "$T/out")" = "id acme_[REDACTED:acme-token] ok" ] && ok "-r rules" || fail "-r: $(cat "$T/out")"
 printf '[rule "bad"]\n\npattern = acme_(\n' >"$T/bad.ini"
 "$R" -r "$T/bad.ini" </dev/null >/dev/null 2>"$T/err"; st=$?
-[ $st -eq 78 ] && grep -q "^$T/bad.ini:3: " "$T/err" && ok "-r bad pattern" || fail "-r bad: $st $(cat "$T/err")"
+[ $st -eq 78 ] && grep -q "^hush-redact: $T/bad.ini:3: " "$T/err" && ok "-r bad pattern" || fail "-r bad: $st $(cat "$T/err")"
 
 # -c: [redact] errors are 78 with FILE:LINE.
 printf '[redact]\ndisable = jwt, github-tokn\n' >"$T/hush.ini"
 "$R" -c "$T/hush.ini" </dev/null >/dev/null 2>"$T/err"; st=$?
-[ $st -eq 78 ] && grep -q "^$T/hush.ini:2: .*github-tokn.*did you mean \"github-token\"" "$T/err" \
+[ $st -eq 78 ] && grep -q "^hush-redact: $T/hush.ini:2: .*github-tokn.*did you mean \"github-token\"" "$T/err" \
 	&& ok "-c unknown disable" || fail "-c disable: $st $(cat "$T/err")"
 printf '[redact]\ndisable = github-token\nformat = ***\n' >"$T/hush.ini"
 printf 'a %s\n' "$GH" | "$R" -c "$T/hush.ini" >"$T/out"

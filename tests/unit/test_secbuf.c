@@ -150,27 +150,6 @@ secbuf_ref_keeps_the_value_alive_until_the_last_unref(void **state)
 	secbuf_free(NULL);
 }
 
-static void
-secbuf_equal_compares_contents_and_lengths(void **state)
-{
-	struct secbuf *a = secbuf_from("token", 5), *b = secbuf_from("token", 5),
-	    *c = secbuf_from("tokeN", 5), *d = secbuf_from("toke", 4),
-	    *e1 = secbuf_new(1), *e2 = secbuf_new(7);
-
-	(void)state;
-	assert_true(secbuf_equal(a, b));
-	assert_false(secbuf_equal(a, c));
-	assert_false(secbuf_equal(a, d));
-	assert_false(secbuf_equal(d, a));
-	assert_true(secbuf_equal(e1, e2));
-	secbuf_free(a);
-	secbuf_free(b);
-	secbuf_free(c);
-	secbuf_free(d);
-	secbuf_free(e1);
-	secbuf_free(e2);
-}
-
 int
 main(void)
 {
@@ -182,7 +161,6 @@ main(void)
 		cmocka_unit_test(secbuf_from_copies_exactly),
 		cmocka_unit_test(secbuf_clear_wipes_the_whole_capacity),
 		cmocka_unit_test(secbuf_ref_keeps_the_value_alive_until_the_last_unref),
-		cmocka_unit_test(secbuf_equal_compares_contents_and_lengths),
 	};
 
 	return cmocka_run_group_tests(tests, setup_all, NULL);

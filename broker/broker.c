@@ -401,7 +401,7 @@ broker_reload(struct broker *b)
 	if (conf_load(&nc, b->conf_path, CONF_SKIP_SOURCE_CHECKS,
 	    rules_check_conf, &errs) != HUSH_OK) {
 		for (i = 0; i < errs.n; i++)
-			broker_log("reload: %s", errs.msgs[i]);
+			broker_log("%s", errs.msgs[i]);
 		snprintf(why, sizeof(why), "%zu configuration error%s", errs.n,
 		    errs.n == 1 ? "" : "s");
 		broker_log("reload rejected: still serving the previous "

@@ -154,7 +154,7 @@ check_rule_keys(const struct conf_rule *r, struct conf_errs *errs)
 size_t
 rules_check_conf(const struct hush_conf *conf, struct conf_errs *errs)
 {
-	struct conf_loc noloc = { "hush-redact", 0 };
+	struct conf_loc noloc = { NULL, 0 };
 	struct conf_errs packerrs;
 	struct pack pk;
 	const char **names = NULL;
@@ -588,7 +588,7 @@ redact_rules_new(const struct hush_conf *conf, unsigned flags,
     struct conf_errs *errs)
 {
 	struct redact_rules *rs;
-	struct conf_loc noloc = { "hush-redact", 0 };
+	struct conf_loc noloc = { NULL, 0 };
 	const char *fmt = CONF_DEFAULT_FORMAT;
 	char msg[320];
 	size_t i;

@@ -29,7 +29,7 @@ build=${HUSH_BUILD:-$src/build}
 # here rather than read from the .deb so that `make test-system` can build
 # it while the package compiles (--prepare); dpkg -i names anything missing.
 root_pkgs="systemd systemd-sysv dbus logrotate curl acl procps libuv1
-  libsodium23 libpcre2-8-0 libinih1 libjansson4 libhttp-parser2.9 libvectorscan5
+  libsodium23 libpcre2-8-0 libjansson4 libhttp-parser2.9 libvectorscan5
   libcurl4"
 # shellcheck disable=SC2086 # a word list on purpose
 root=$("$src/tests/system/rootfs.sh" hush-systemd $root_pkgs)

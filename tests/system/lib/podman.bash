@@ -32,7 +32,7 @@ CTR_PKGS=$(sed -n '/^root_pkgs="/,/"/p' "$src/tests/system/hushd_systemd_units.s
     sed -e 's/^root_pkgs=//' -e 's/"//g' | tr -s ' \n' ' ')
 if [ -z "${CTR_PKGS// /}" ]; then
 	CTR_ROOT=ctr
-	CTR_PKGS="curl systemd libsodium23 libjansson4 libinih1 libpcre2-8-0"
+	CTR_PKGS="curl systemd libsodium23 libjansson4 libpcre2-8-0"
 fi
 PODMAN=(podman --storage-driver vfs --cgroup-manager cgroupfs --runtime runc)
 PODMAN_RUN=(run --rm --network none --ulimit nofile=1024:1024 --ulimit nproc=4096:4096)

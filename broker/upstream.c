@@ -694,6 +694,8 @@ up_write_cb(char *buf, size_t size, size_t n, void *arg)
 	return r == HUSH_OK ? len : 0;
 }
 
+static void up_read_start(struct upcall *uc);
+
 static size_t
 up_read_cb(char *buf, size_t size, size_t n, void *arg)
 {
@@ -703,6 +705,11 @@ up_read_cb(char *buf, size_t size, size_t n, void *arg)
 
 	if (cn == NULL)
 		return CURL_READFUNC_ABORT;
+	/* reading stopped when the buffer filled (up_on_read): libcurl
+	 * takes from it now, so read on, or the rest of the body never
+	 * comes and the call waits out its timeout */
+	if (!uc->reading && have < UPSTREAM_BODY_BUF)
+		up_read_start(uc);
 	if (have == 0) {
 		if (cn->req.body_done || !cn->req.has_body)
 			return 0;
@@ -722,8 +729,6 @@ up_read_cb(char *buf, size_t size, size_t n, void *arg)
 }
 
 /* Reading the client: the body, then only its going away */
-
-static void up_read_start(struct upcall *uc);
 
 static int
 up_on_body(void *arg, const char *buf, size_t len)

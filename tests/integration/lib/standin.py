@@ -14,6 +14,10 @@ Paths:
   GET  /v1/big?n=N      N bytes of body, streamed in 64 KiB writes
   GET  /v1/hang         one SSE event, then waits for the client to go
   anything else         200 "reached" (tests check it is never reached)
+
+accept_delay (seconds, default 0): each connection is accepted (and its
+TLS handshake done) only after this long. close_each: every answer ends
+its connection, so each call makes a new one.
 """
 import http.server
 import json
@@ -48,6 +52,15 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 256
+    accept_delay = 0.0
+
+    def get_request(self):
+        # an upstream slow to take a connection (its TLS handshake runs
+        # in accept): the client's request body arrives at the proxy
+        # before the proxy can send any of it
+        if self.accept_delay:
+            time.sleep(self.accept_delay)
+        return super().get_request()
 
 
 class StandIn:
@@ -59,6 +72,7 @@ class StandIn:
         self.hang_gone = threading.Event()
         self.events = 3
         self.reply = "hello through hushd"
+        self.close_each = False   # Connection: close on every answer
         outer = self
 
         class H(http.server.BaseHTTPRequestHandler):
@@ -97,6 +111,9 @@ class StandIn:
                 self.send_response(code)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
+                if outer.close_each:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
                 for k, v in extra:
                     self.send_header(k, v)
                 self.end_headers()
@@ -230,6 +247,14 @@ class StandIn:
         self.thread = threading.Thread(target=self.srv.serve_forever,
                                        daemon=True)
         self.thread.start()
+
+    @property
+    def accept_delay(self):
+        return self.srv.accept_delay
+
+    @accept_delay.setter
+    def accept_delay(self, secs):
+        self.srv.accept_delay = secs
 
     def seen(self, prefix=""):
         with self.lock:

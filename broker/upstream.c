@@ -853,6 +853,37 @@ up_on_idle(uv_timer_t *t)
 		up_finish(uc);
 }
 
+/* The names a forwarder sets (GET /v1/upstream/NAME) */
+
+char *
+upstream_info_json(const struct conf_upstream *u, size_t *lenp)
+{
+	size_t cap = strlen(u->name) + 64, i, n;
+	char *out;
+
+	/* names are letters, digits and '_' (the loader checks): no
+	 * escaping */
+	for (i = 0; i < u->nenv; i++)
+		cap += strlen(u->env[i]) + 3;
+	if (u->key_env != NULL)
+		cap += strlen(u->key_env);
+	if ((out = malloc(cap)) == NULL)
+		return NULL;
+	n = (size_t)snprintf(out, cap, "{\"name\":\"%s\",\"url_env\":[",
+	    u->name);
+	for (i = 0; i < u->nenv; i++)
+		n += (size_t)snprintf(out + n, cap - n, "%s\"%s\"",
+		    i > 0 ? "," : "", u->env[i]);
+	if (u->key_env != NULL)
+		n += (size_t)snprintf(out + n, cap - n,
+		    "],\"key_env\":\"%s\"}\n", u->key_env);
+	else
+		n += (size_t)snprintf(out + n, cap - n,
+		    "],\"key_env\":null}\n");
+	*lenp = n;
+	return out;
+}
+
 /* The route */
 
 void

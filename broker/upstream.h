@@ -28,6 +28,16 @@
 void upstream_begin(struct conn *cn, const struct policy_verdict *v,
     const char *path, size_t path_len, const char *query, size_t qlen);
 
+/*
+ * GET /v1/upstream/NAME (no path), once decided (POLICY_UPSTREAM_INFO):
+ * the variables the operator named for a tool, so that hush exec and
+ * hush proxy in a container, which cannot read hush.ini, set them:
+ * {"name":"NAME","url_env":["VAR",...],"key_env":"VAR"|null}\n.
+ * Malloc'd (the caller frees it), *lenp its length; NULL when out of
+ * memory. Holds no secret: names only, checked by the loader.
+ */
+char *upstream_info_json(const struct conf_upstream *u, size_t *lenp);
+
 /* conn_on_value for a connection on the route. */
 void upstream_on_value(struct conn *cn, struct secbuf *value,
     const char *fp, int r, const char *reason);

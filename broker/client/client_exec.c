@@ -468,21 +468,15 @@ client_exec_main(int argc, char **argv)
 		}
 	}
 	if (up_name[0] != '\0') {
-		/* the tool gets a URL and a placeholder, never the key */
-		char url[64];
+		/* the tool gets a URL and a placeholder, never the key; the
+		 * names are hushd's, asked before anything starts */
 		unsigned port;
 
-		if (forward_spawn(sock, up_name, &port, &fwd_pid) != HUSH_OK)
+		if (forward_names(sock, up_name, "exec", &up_env) != HUSH_OK ||
+		    forward_spawn(sock, up_name, &port, &fwd_pid) != HUSH_OK ||
+		    forward_setenv(&up_env, "127.0.0.1", port, "exec") !=
+		    HUSH_OK)
 			goto out;
-		snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", port,
-		    up_env.suffix);
-		if (setenv(up_env.url_var, url, 1) != 0 ||
-		    (up_env.key_var[0] != '\0' && setenv(up_env.key_var,
-		    FORWARD_PLACEHOLDER, 1) != 0)) {
-			fprintf(stderr, "hush exec: setenv: %s\n",
-			    strerror(errno));
-			goto out;
-		}
 	}
 	if ((rules = redact_rules_new(NULL, 0, &errs)) == NULL) {
 		for (i = 0; i < errs.n; i++)

@@ -8,6 +8,7 @@ Paths:
   POST /v1/messages     JSON answer; with "stream": true in the body, SSE
                         events, each sent after the test releases it
                         (gate) when gated, else all at once
+  POST /v1/responses    OpenAI's streamed Responses API events (Codex)
   GET  /v1/models       a small JSON list
   GET  /v1/echo         echoes the x-api-key it got, in body and header
   GET  /v1/slow         answers after `slow` seconds
@@ -174,6 +175,9 @@ class StandIn:
                     req = json.loads(body or b"{}")
                 except ValueError:
                     req = {}
+                if self.path.split("?")[0] == "/v1/responses":
+                    self._openai_responses(req)
+                    return
                 if self.path.startswith("/v1/messages") and \
                         req.get("stream") and "messages" in req:
                     self._anthropic_stream(req)
@@ -231,6 +235,43 @@ class StandIn:
                                       "stop_sequence": None},
                             "usage": {"output_tokens": 5}}),
                         ev("message_stop", {"type": "message_stop"})):
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+
+            def _openai_responses(self, req):
+                # the event sequence of OpenAI's streaming Responses API
+                # (what Codex reads), with a fixed reply
+                def ev(name, data):
+                    data = dict(data, type=name)
+                    return ("event: %s\ndata: %s\n\n" %
+                            (name, json.dumps(data))).encode()
+                item = {"type": "message", "id": "msg_standin",
+                        "role": "assistant", "status": "completed",
+                        "content": [{"type": "output_text",
+                                     "text": outer.reply,
+                                     "annotations": []}]}
+                resp = {"id": "resp_standin", "object": "response",
+                        "model": req.get("model", "m1"),
+                        "status": "in_progress", "output": []}
+                done = dict(resp, status="completed", output=[item], usage={
+                    "input_tokens": 1,
+                    "input_tokens_details": {"cached_tokens": 0},
+                    "output_tokens": 5,
+                    "output_tokens_details": {"reasoning_tokens": 0},
+                    "total_tokens": 6})
+                self._sse_head()
+                for chunk in (
+                        ev("response.created", {"response": resp}),
+                        ev("response.output_item.added", {
+                            "output_index": 0,
+                            "item": dict(item, status="in_progress",
+                                         content=[])}),
+                        ev("response.output_text.delta", {
+                            "item_id": "msg_standin", "output_index": 0,
+                            "content_index": 0, "delta": outer.reply}),
+                        ev("response.output_item.done", {
+                            "output_index": 0, "item": item}),
+                        ev("response.completed", {"response": done})):
                     self.wfile.write(chunk)
                     self.wfile.flush()
 

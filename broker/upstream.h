@@ -17,6 +17,13 @@
 
 /* Bytes queued toward the client above which the upstream is paused. */
 #define UPSTREAM_HIGH_WATER	(256 * 1024)
+/*
+ * Bytes of answers masked per loop turn, over all calls. A call over it
+ * is paused until the next turn, so that another client's request waits
+ * for at most this much streaming work (about 1.5 ms), not for whatever
+ * 100 busy upstreams have sent.
+ */
+#define UPSTREAM_TURN_BUDGET	(256 * 1024)
 /* Bytes of request body held for the upstream before reading stops. */
 #define UPSTREAM_BODY_BUF	(64 * 1024)
 

@@ -14,6 +14,7 @@ Paths:
   GET  /v1/slow         answers after `slow` seconds
   GET  /v1/big?n=N      N bytes of body, streamed in 64 KiB writes
   GET  /v1/hang         one SSE event, then waits for the client to go
+  GET  /v1/tick?n=N&ms=M N SSE events of ~200 bytes, one every M ms
   anything else         200 "reached" (tests check it is never reached)
 
 accept_delay (seconds, default 0): each connection is accepted (and its
@@ -151,6 +152,21 @@ class StandIn:
                     while n > 0:
                         self.wfile.write(chunk[:min(n, len(chunk))])
                         n -= min(n, len(chunk))
+                elif p.startswith("/v1/tick"):
+                    # n SSE events of about 200 bytes, one each ms
+                    # milliseconds, as a model streams its tokens
+                    q = dict(kv.split("=") for kv in
+                             p.split("?", 1)[1].split("&"))
+                    self._sse_head()
+                    ev = (b"event: content_block_delta\ndata: " +
+                          b'{"delta":"' + b"t" * 160 + b'"}\n\n')
+                    try:
+                        for _ in range(int(q["n"])):
+                            time.sleep(int(q["ms"]) / 1000)
+                            self.wfile.write(ev)
+                            self.wfile.flush()
+                    except OSError:
+                        pass
                 elif p == "/v1/hang":
                     self._sse_head()
                     self.wfile.write(b"event: ping\ndata: {}\n\n")

@@ -8,7 +8,7 @@ Checked: the names from the configuration reach the child's environment
 (every `env` variable with the forwarder's URL, `key_env` with the
 placeholder) and the child's call through them reaches the upstream with
 the real key; an upstream without `env` keeps the built-in names;
-NAME=URLVAR,KEYVAR still wins; a client not allowed the upstream gets a
+NAME=URLVAR,KEYVAR still wins; --upstream is repeatable; a client not allowed the upstream gets a
 clear error, its command never runs and no variable is set; hush proxy
 prints the same names; the answer is decided and audited like a call
 (event upstream-info), GET only.
@@ -173,6 +173,27 @@ try:
         and "OPENAI_BASE_URL" not in ce and "CODEX_API_KEY" not in ce,
         "openai=MY_URL,MY_KEY: only those are set", str(sorted(
             k for k in ce if k in VARS)))
+
+    # 4b. --upstream is repeatable (SPEC): one forwarder each, each with
+    # its own names
+    out = os.path.join(work.dir, "env5.json")
+    p = subprocess.run(
+        [HUSH, "exec", "-s", AGENT, "--upstream", "openai", "--upstream",
+         "tool", "--", sys.executable, script, out, "TOOL_BASE_URL"],
+        capture_output=True, timeout=60, env=env)
+    ce = child_env(out) if os.path.exists(out) else {}
+    u1, u2 = ce.get("OPENAI_BASE_URL", ""), ce.get("TOOL_BASE_URL", "")
+    t.ok(p.returncode == 0 and u1.startswith("http://127.0.0.1:") and
+         u2.startswith("http://127.0.0.1:") and
+         u1.rsplit(":", 1)[1].split("/")[0] != u2.rsplit(":", 1)[1],
+         "--upstream openai --upstream tool: both, on two forwarders",
+         "%r %r %s" % (u1, u2, p.stderr.decode()[-300:]))
+    t.ok(b"status 200" in p.stdout, "the call through the second answered")
+    p = subprocess.run(
+        [HUSH, "exec", "-s", AGENT, "--upstream", "openai", "--upstream",
+         "openai", "--", "true"], capture_output=True, timeout=60, env=env)
+    t.ok(p.returncode != 0 and b"given twice" in p.stderr,
+         "the same upstream twice: a usage error", p.stderr.decode())
 
     # 5. a client that may not use the upstream: a clear error, nothing run
     out = os.path.join(work.dir, "env4.json")

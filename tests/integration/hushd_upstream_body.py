@@ -43,7 +43,7 @@ credential = anthropic-key
 header = x-api-key: {value}
 paths = /v1/messages
 methods = POST
-timeout = 10s
+timeout = 30s
 ca_file = %s
 """ % (up.port, ca), sockets=("agent.sock",), start=False)
 h.write("key", KEY)

@@ -780,26 +780,41 @@ conn_upstream(struct conn *cn)
 		nlen = 0;
 	memcpy(name, t, nlen);
 	name[nlen] = '\0';
-	conn_request(cn, &rq, POLICY_UPSTREAM, name, NULL);
+	/* /v1/upstream/NAME with no path: the names a forwarder sets */
+	if (slash == q)
+		cn->event = "upstream-info";
+	conn_request(cn, &rq, slash == q ? POLICY_UPSTREAM_INFO :
+	    POLICY_UPSTREAM, name, NULL);
 	rq.method = http_method_str((enum http_method)req->method);
 	rq.path = slash < q ? slash : root;
 	rq.path_len = slash < q ? (size_t)(q - slash) : 1;
 	rq.has_token = http_request_bearer(req, &rq.token, &rq.token_len);
-	if (policy_decide(&rq, &v) != HUSH_OK) {
+	if (policy_decide(&rq, &v) != HUSH_OK || slash == q) {
 		struct audit_event ev = {
-			.event = "upstream", .client = cn->client->name,
+			.event = cn->event, .client = cn->client->name,
 			.has_peer = true, .uid = cn->peer.uid,
 			.pid = cn->peer.pid, .result = v.result,
 			.status = v.status, .bytes = -1, .reason = v.reason,
 			.upstream = name, .method = rq.method, .path = "",
 		};
 		char path[HTTP_MAX_TARGET + 1];
+		size_t len = 0;
 
+		if (v.status == 200 && (cn->dyn = upstream_info_json(
+		    &cn->gen->conf.upstreams[v.upstream], &len)) == NULL) {
+			conn_close(cn);
+			return;
+		}
+		ev.bytes = v.status == 200 ? (long long)len : -1;
 		memcpy(path, rq.path, rq.path_len);
 		path[rq.path_len] = '\0';
-		ev.path = path;
+		ev.path = slash == q ? "" : path;
 		audit_log(&cn->b->audit, &ev);
-		conn_error(cn, v.status, v.message);
+		if (v.status == 200)
+			conn_send(cn, 200, "application/json", cn->dyn, len,
+			    NULL, true);
+		else
+			conn_error(cn, v.status, v.message);
 		return;
 	}
 	conn_timer(cn, CONN_TIMER_NONE);

@@ -85,6 +85,13 @@ policy_upstream(const struct policy_request *rq, struct policy_verdict *v)
 	if (policy_allows(c, allow, NULL) != HUSH_OK)
 		return policy_refuse(v, 404, "denied", "not in allow",
 		    "no such upstream");
+	/* the names to set: whoever may call the upstream may read them */
+	if (rq->kind == POLICY_UPSTREAM_INFO) {
+		if (strcmp(rq->method, "GET") != 0)
+			return policy_refuse(v, 405, "bad-method", NULL,
+			    "method not allowed");
+		goto ok;
+	}
 	if (!conf_upstream_method_ok(&rq->conf->upstreams[i], rq->method))
 		return policy_refuse(v, 403, "forbidden", "method not allowed",
 		    "method not allowed for this upstream");
@@ -92,6 +99,7 @@ policy_upstream(const struct policy_request *rq, struct policy_verdict *v)
 	    rq->path_len))
 		return policy_refuse(v, 403, "forbidden", "path not allowed",
 		    "path not allowed for this upstream");
+ok:
 	v->upstream = i;
 	v->cred = rq->conf->upstreams[i].cred;
 	v->status = 200;
@@ -122,7 +130,7 @@ policy_decide(const struct policy_request *rq, struct policy_verdict *v)
 		    "audit log unavailable");
 	if (rq->kind == POLICY_LIST)
 		goto ok;
-	if (rq->kind == POLICY_UPSTREAM)
+	if (rq->kind == POLICY_UPSTREAM || rq->kind == POLICY_UPSTREAM_INFO)
 		return policy_upstream(rq, v);
 	if (rq->name[0] == '\0' ||
 	    (cred = conf_find_cred(rq->conf, rq->name)) == NULL)

@@ -49,6 +49,7 @@ enum policy_kind {
 	POLICY_LIST,		/* GET /v1/credentials */
 	POLICY_GET,		/* one credential (HTTP or systemd) */
 	POLICY_UPSTREAM,	/* a call through [upstream NAME] */
+	POLICY_UPSTREAM_INFO,	/* GET /v1/upstream/NAME: its env names */
 };
 
 /*
@@ -94,8 +95,11 @@ struct policy_verdict {
  * "denied"). Unknown and not allowed give the caller the same answer; the
  * audit reason tells them apart. An upstream call is looked up among the
  * upstreams and allowed by an "upstream:NAME" entry; its path and method
- * are then checked against the upstream's paths and methods (403). Returns HUSH_OK when the request may be
- * served, HUSH_ERR_DENIED otherwise; *v is set either way.
+ * are then checked against the upstream's paths and methods (403).
+ * POLICY_UPSTREAM_INFO is decided as an upstream call up to the allow
+ * check; it is then a GET (405) and checks no path. Returns HUSH_OK when
+ * the request may be served, HUSH_ERR_DENIED otherwise; *v is set either
+ * way.
  */
 int policy_decide(const struct policy_request *rq, struct policy_verdict *v);
 

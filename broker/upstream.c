@@ -24,11 +24,20 @@ struct up_rules {
 	uint64_t		 used;
 };
 
+struct upcall;
+
 /* libcurl's multi handle, driven by hushd's loop; made at first use. */
 struct upstream_hub {
 	struct broker	*b;
 	CURLM		*multi;
 	uv_timer_t	 timer;
+	/* fairness: UPSTREAM_TURN_BUDGET bytes of answers a turn; calls
+	 * over it wait in a queue (each holding a reference) */
+	uv_check_t	 turn;		/* after each poll: a new budget */
+	uv_idle_t	 spin;		/* poll does not block while some wait */
+	long long	 budget;
+	struct upcall	*wait_head, *wait_tail;
+	int		 open;		/* handles not yet closed */
 	struct up_rules	*cache[UP_RULES_CACHE];
 	uint64_t	 tick;
 };
@@ -66,6 +75,8 @@ struct upcall {
 	bool			 no_body;	/* HEAD, 204, 304 */
 	bool			 recv_paused;
 	bool			 send_paused;
+	bool			 turn_paused;	/* waits for the next turn */
+	struct upcall		*wait_next;
 	bool			 write_failed;
 	bool			 finished;	/* curl done; writes draining */
 	bool			 audited;
@@ -165,6 +176,8 @@ up_on_idle_close(uv_handle_t *h)
 /* libuv <-> libcurl */
 
 static void up_check_done(struct upstream_hub *hub);
+static void up_on_turn(uv_check_t *h);
+static void up_on_spin(uv_idle_t *h);
 
 static void
 up_on_poll(uv_poll_t *h, int status, int events)
@@ -268,8 +281,17 @@ up_hub(struct broker *b)
 	hub->b = b;
 	uv_timer_init(b->loop, &hub->timer);
 	hub->timer.data = hub;
+	uv_check_init(b->loop, &hub->turn);
+	hub->turn.data = hub;
+	uv_idle_init(b->loop, &hub->spin);
+	hub->spin.data = hub;
+	hub->open = 3;
+	hub->budget = UPSTREAM_TURN_BUDGET;
+	uv_check_start(&hub->turn, up_on_turn);
 	/* a transfer keeps the loop alive through its connection */
 	uv_unref((uv_handle_t *)&hub->timer);
+	uv_unref((uv_handle_t *)&hub->turn);
+	uv_unref((uv_handle_t *)&hub->spin);
 	curl_multi_setopt(hub->multi, CURLMOPT_SOCKETFUNCTION, up_socket_cb);
 	curl_multi_setopt(hub->multi, CURLMOPT_SOCKETDATA, hub);
 	curl_multi_setopt(hub->multi, CURLMOPT_TIMERFUNCTION, up_timer_cb);
@@ -281,7 +303,10 @@ up_hub(struct broker *b)
 static void
 up_on_hub_close(uv_handle_t *h)
 {
-	free(h->data);
+	struct upstream_hub *hub = h->data;
+
+	if (--hub->open == 0)
+		free(hub);
 }
 
 static void
@@ -340,18 +365,22 @@ void
 upstream_release(struct broker *b)
 {
 	struct upstream_hub *hub = b->hub;
+	struct upcall *uc;
 	size_t i;
 
 	if (hub == NULL)
 		return;
 	b->hub = NULL;
+	while ((uc = hub->wait_head) != NULL) {
+		hub->wait_head = uc->wait_next;
+		up_unref(uc);
+	}
 	curl_multi_cleanup(hub->multi);
 	for (i = 0; i < UP_RULES_CACHE; i++)
 		up_rules_unref(hub->cache[i]);
-	if (!uv_is_closing((uv_handle_t *)&hub->timer))
-		uv_close((uv_handle_t *)&hub->timer, up_on_hub_close);
-	else
-		free(hub);
+	uv_close((uv_handle_t *)&hub->timer, up_on_hub_close);
+	uv_close((uv_handle_t *)&hub->turn, up_on_hub_close);
+	uv_close((uv_handle_t *)&hub->spin, up_on_hub_close);
 }
 
 /* Writing to the client */
@@ -359,11 +388,61 @@ upstream_release(struct broker *b)
 static void
 up_resume(struct upcall *uc)
 {
-	int mask = (uc->recv_paused ? CURLPAUSE_RECV : 0) |
+	int mask = (uc->recv_paused || uc->turn_paused ? CURLPAUSE_RECV : 0) |
 	    (uc->send_paused ? CURLPAUSE_SEND : 0);
 
 	if (uc->easy != NULL && !uc->finished)
 		curl_easy_pause(uc->easy, mask);
+}
+
+/*
+ * Fairness between clients: a call whose answer arrives when this turn's
+ * budget is spent waits (paused, queued) for the next turn, and the loop
+ * polls for other clients' requests in between. libcurl would otherwise
+ * read and hand over all that a busy upstream sent at each wakeup.
+ */
+static void
+up_wait_turn(struct upcall *uc)
+{
+	struct upstream_hub *hub = uc->b->hub;
+
+	uc->turn_paused = true;
+	uc->refs++;
+	uc->wait_next = NULL;
+	if (hub->wait_tail != NULL)
+		hub->wait_tail->wait_next = uc;
+	else
+		hub->wait_head = uc;
+	hub->wait_tail = uc;
+	uv_idle_start(&hub->spin, up_on_spin);
+}
+
+static void
+up_on_spin(uv_idle_t *h)
+{
+	(void)h;	/* only there to keep the next poll from blocking */
+}
+
+/* After each poll: a new budget, spent first on the calls that wait. */
+static void
+up_on_turn(uv_check_t *h)
+{
+	struct upstream_hub *hub = h->data;
+	struct upcall *uc, *last = hub->wait_tail;
+	bool done = last == NULL;
+
+	hub->budget = UPSTREAM_TURN_BUDGET;
+	while (!done && hub->budget > 0 && (uc = hub->wait_head) != NULL) {
+		/* in order; one that waits again goes to the back */
+		if ((hub->wait_head = uc->wait_next) == NULL)
+			hub->wait_tail = NULL;
+		done = uc == last;
+		uc->turn_paused = false;
+		up_resume(uc);
+		up_unref(uc);
+	}
+	if (hub->wait_head == NULL)
+		uv_idle_stop(&hub->spin);
 }
 
 static void
@@ -681,6 +760,11 @@ up_write_cb(char *buf, size_t size, size_t n, void *arg)
 	uv_timer_again(&uc->idle);
 	if (uc->no_body)
 		return len;
+	if (uc->b->hub->budget <= 0) {
+		up_wait_turn(uc);
+		return CURL_WRITEFUNC_PAUSE;
+	}
+	uc->b->hub->budget -= (long long)len;
 	/* fewer, larger writes: a 64 KiB read of short lines is one chunk */
 	uc->batching = true;
 	r = redact_stream_feed(uc->rs, (const uint8_t *)buf, len);
@@ -694,6 +778,8 @@ up_write_cb(char *buf, size_t size, size_t n, void *arg)
 	return r == HUSH_OK ? len : 0;
 }
 
+static void up_read_start(struct upcall *uc);
+
 static size_t
 up_read_cb(char *buf, size_t size, size_t n, void *arg)
 {
@@ -703,6 +789,11 @@ up_read_cb(char *buf, size_t size, size_t n, void *arg)
 
 	if (cn == NULL)
 		return CURL_READFUNC_ABORT;
+	/* reading stopped when the buffer filled (up_on_read): libcurl
+	 * takes from it now, so read on, or the rest of the body never
+	 * comes and the call waits out its timeout */
+	if (!uc->reading && have < UPSTREAM_BODY_BUF)
+		up_read_start(uc);
 	if (have == 0) {
 		if (cn->req.body_done || !cn->req.has_body)
 			return 0;
@@ -722,8 +813,6 @@ up_read_cb(char *buf, size_t size, size_t n, void *arg)
 }
 
 /* Reading the client: the body, then only its going away */
-
-static void up_read_start(struct upcall *uc);
 
 static int
 up_on_body(void *arg, const char *buf, size_t len)
@@ -846,6 +935,37 @@ up_on_idle(uv_timer_t *t)
 	up_error(uc, 504, "upstream timed out");
 	if (uc->queued == 0)
 		up_finish(uc);
+}
+
+/* The names a forwarder sets (GET /v1/upstream/NAME) */
+
+char *
+upstream_info_json(const struct conf_upstream *u, size_t *lenp)
+{
+	size_t cap = strlen(u->name) + 64, i, n;
+	char *out;
+
+	/* names are letters, digits and '_' (the loader checks): no
+	 * escaping */
+	for (i = 0; i < u->nenv; i++)
+		cap += strlen(u->env[i]) + 3;
+	if (u->key_env != NULL)
+		cap += strlen(u->key_env);
+	if ((out = malloc(cap)) == NULL)
+		return NULL;
+	n = (size_t)snprintf(out, cap, "{\"name\":\"%s\",\"url_env\":[",
+	    u->name);
+	for (i = 0; i < u->nenv; i++)
+		n += (size_t)snprintf(out + n, cap - n, "%s\"%s\"",
+		    i > 0 ? "," : "", u->env[i]);
+	if (u->key_env != NULL)
+		n += (size_t)snprintf(out + n, cap - n,
+		    "],\"key_env\":\"%s\"}\n", u->key_env);
+	else
+		n += (size_t)snprintf(out + n, cap - n,
+		    "],\"key_env\":null}\n");
+	*lenp = n;
+	return out;
 }
 
 /* The route */

@@ -17,6 +17,13 @@
 
 /* Bytes queued toward the client above which the upstream is paused. */
 #define UPSTREAM_HIGH_WATER	(256 * 1024)
+/*
+ * Bytes of answers masked per loop turn, over all calls. A call over it
+ * is paused until the next turn, so that another client's request waits
+ * for at most this much streaming work (about 1.5 ms), not for whatever
+ * 100 busy upstreams have sent.
+ */
+#define UPSTREAM_TURN_BUDGET	(256 * 1024)
 /* Bytes of request body held for the upstream before reading stops. */
 #define UPSTREAM_BODY_BUF	(64 * 1024)
 
@@ -27,6 +34,16 @@
  */
 void upstream_begin(struct conn *cn, const struct policy_verdict *v,
     const char *path, size_t path_len, const char *query, size_t qlen);
+
+/*
+ * GET /v1/upstream/NAME (no path), once decided (POLICY_UPSTREAM_INFO):
+ * the variables the operator named for a tool, so that hush exec and
+ * hush proxy in a container, which cannot read hush.ini, set them:
+ * {"name":"NAME","url_env":["VAR",...],"key_env":"VAR"|null}\n.
+ * Malloc'd (the caller frees it), *lenp its length; NULL when out of
+ * memory. Holds no secret: names only, checked by the loader.
+ */
+char *upstream_info_json(const struct conf_upstream *u, size_t *lenp);
 
 /* conn_on_value for a connection on the route. */
 void upstream_on_value(struct conn *cn, struct secbuf *value,

@@ -40,6 +40,8 @@
 #include "redact/redact.h"
 
 #define EXEC_MAX_CREDS	64
+/* --upstream options: one forwarder each */
+#define EXEC_MAX_UPSTREAMS	8
 #define EXEC_CHUNK	65536
 
 struct exec_cred {
@@ -385,9 +387,10 @@ client_exec_main(int argc, char **argv)
 	size_t n = 0, i, j;
 	bool files = false, ok = true;
 	int c, status = 0, rc = HUSH_EXIT_FAIL;
-	pid_t pid, w, reaper = -1, fwd_pid = -1;
-	char up_name[API_MAX_NAME + 1] = "";
-	struct forward_env up_env;
+	pid_t pid, w, reaper = -1, fwd_pid[EXEC_MAX_UPSTREAMS];
+	char up_name[EXEC_MAX_UPSTREAMS][API_MAX_NAME + 1];
+	struct forward_env up_env[EXEC_MAX_UPSTREAMS];
+	size_t nup = 0, k;
 
 	memset(creds, 0, sizeof(creds));
 	conf_errs_init(&errs);
@@ -399,13 +402,25 @@ client_exec_main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+s:e:f:u:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'u':
-			if (up_name[0] != '\0' || forward_parse(optarg,
-			    up_name, sizeof(up_name), &up_env) != HUSH_OK) {
+			if (nup == EXEC_MAX_UPSTREAMS || forward_parse(optarg,
+			    up_name[nup], sizeof(up_name[nup]), &up_env[nup]) !=
+			    HUSH_OK) {
 				hush_errf("hush exec", "--upstream %s: want "
-				    "one NAME[=URLVAR[,KEYVAR]]", optarg);
+				    "NAME[=URLVAR[,KEYVAR]] (at most %d)",
+				    optarg, EXEC_MAX_UPSTREAMS);
 				rc = HUSH_EXIT_USAGE;
 				goto out;
 			}
+			for (k = 0; k < nup; k++)
+				if (strcmp(up_name[k], up_name[nup]) == 0)
+					break;
+			if (k < nup) {
+				hush_errf("hush exec", "--upstream %s is "
+				    "given twice", up_name[nup]);
+				rc = HUSH_EXIT_USAGE;
+				goto out;
+			}
+			fwd_pid[nup++] = -1;
 			break;
 		case 's':
 			sock = optarg;
@@ -434,7 +449,7 @@ client_exec_main(int argc, char **argv)
 			break;
 		case 'h':
 			printf("usage: hush exec [-s SOCKET] [-e VAR=NAME]... "
-			    "[-f VAR=NAME]... [--upstream NAME[=URLVAR[,KEYVAR]]]"
+			    "[-f VAR=NAME]... [--upstream NAME[=URLVAR[,KEYVAR]]]..."
 			    " -- COMMAND [ARG]...\n");
 			rc = HUSH_EXIT_OK;
 			goto out;
@@ -467,22 +482,20 @@ client_exec_main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (up_name[0] != '\0') {
+	/* the names are hushd's: every upstream is asked before anything
+	 * starts, so a refusal runs nothing */
+	for (k = 0; k < nup; k++)
+		if (forward_names(sock, up_name[k], "exec", &up_env[k]) !=
+		    HUSH_OK)
+			goto out;
+	for (k = 0; k < nup; k++) {
 		/* the tool gets a URL and a placeholder, never the key */
-		char url[64];
 		unsigned port;
 
-		if (forward_spawn(sock, up_name, &port, &fwd_pid) != HUSH_OK)
+		if (forward_spawn(sock, up_name[k], &port, &fwd_pid[k]) !=
+		    HUSH_OK || forward_setenv(&up_env[k], "127.0.0.1", port,
+		    "exec") != HUSH_OK)
 			goto out;
-		snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", port,
-		    up_env.suffix);
-		if (setenv(up_env.url_var, url, 1) != 0 ||
-		    (up_env.key_var[0] != '\0' && setenv(up_env.key_var,
-		    FORWARD_PLACEHOLDER, 1) != 0)) {
-			hush_errf("hush exec", "setenv: %s",
-			    strerror(errno));
-			goto out;
-		}
 	}
 	if ((rules = redact_rules_new(NULL, 0, &errs)) == NULL) {
 		for (i = 0; i < errs.n; i++)
@@ -595,11 +608,13 @@ usage:
 	fprintf(stderr, "usage: hush exec [-s SOCKET] [-e VAR=NAME]... "
 	    "[-f VAR=NAME]... -- COMMAND [ARG]...\n");
 out:
-	if (fwd_pid > 0) {
-		kill(fwd_pid, SIGKILL);
-		while (waitpid(fwd_pid, NULL, 0) == -1 && errno == EINTR)
-			;
-	}
+	for (k = 0; k < nup; k++)
+		if (fwd_pid[k] > 0) {
+			kill(fwd_pid[k], SIGKILL);
+			while (waitpid(fwd_pid[k], NULL, 0) == -1 &&
+			    errno == EINTR)
+				;
+		}
 	exec_remove_files(creds, n, dir);
 	for (i = 0; i < n; i++)
 		secbuf_unref(creds[i].value);

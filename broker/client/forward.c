@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "conf/api.h"
@@ -30,6 +31,21 @@
 #define FWD_HEAD_MS	30000
 /* hushd's route (broker/http.h HTTP_UPSTREAM_PREFIX) */
 #define FWD_ROUTE	"/v1/upstream/"
+
+/* A variable name as hush.ini's loader takes it: [A-Za-z_][A-Za-z0-9_]* */
+static bool
+fwd_var_ok(const char *v, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n >= sizeof(((struct forward_env *)0)->key_var) ||
+	    isdigit((unsigned char)v[0]))
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)v[i]) && v[i] != '_')
+			return false;
+	return true;
+}
 
 int
 forward_parse(const char *spec, char *name, size_t namelen,
@@ -46,36 +62,153 @@ forward_parse(const char *spec, char *name, size_t namelen,
 	if (eq != NULL) {
 		comma = strchr(eq + 1, ',');
 		n = comma != NULL ? (size_t)(comma - eq - 1) : strlen(eq + 1);
-		if (n == 0 || n >= sizeof(env->url_var))
+		if (!fwd_var_ok(eq + 1, n))
 			return HUSH_ERR_INVALID;
-		memcpy(env->url_var, eq + 1, n);
+		memcpy(env->url_var[0], eq + 1, n);
+		env->nurl = 1;
 		if (comma != NULL) {
-			if (strlen(comma + 1) == 0 ||
-			    strlen(comma + 1) >= sizeof(env->key_var))
+			if (!fwd_var_ok(comma + 1, strlen(comma + 1)))
 				return HUSH_ERR_INVALID;
 			strcpy(env->key_var, comma + 1);
 		}
+		env->given = true;
 		return HUSH_OK;
 	}
+	env->nurl = 1;
 	/* the variables the tools read (Claude Code, the OpenAI SDKs) */
 	if (strcmp(name, "anthropic") == 0) {
-		strcpy(env->url_var, "ANTHROPIC_BASE_URL");
+		strcpy(env->url_var[0], "ANTHROPIC_BASE_URL");
 		strcpy(env->key_var, "ANTHROPIC_API_KEY");
 	} else if (strcmp(name, "openai") == 0) {
-		strcpy(env->url_var, "OPENAI_BASE_URL");
+		strcpy(env->url_var[0], "OPENAI_BASE_URL");
 		strcpy(env->key_var, "OPENAI_API_KEY");
-		strcpy(env->suffix, "/v1");
 	} else {
-		if (strlen(name) + 10 > sizeof(env->url_var))
+		if (strlen(name) + 10 > sizeof(env->url_var[0]))
 			return HUSH_ERR_INVALID;
 		for (i = 0; name[i] != '\0'; i++)
-			env->url_var[i] = isalnum((unsigned char)name[i]) ?
+			env->url_var[0][i] = isalnum((unsigned char)name[i]) ?
 			    (char)toupper((unsigned char)name[i]) : '_';
-		memcpy(env->key_var, env->url_var, i);
-		strcpy(env->url_var + i, "_BASE_URL");
+		memcpy(env->key_var, env->url_var[0], i);
+		strcpy(env->url_var[0] + i, "_BASE_URL");
 		strcpy(env->key_var + i, "_API_KEY");
 	}
+	/* the OpenAI SDKs' base URL ends in /v1, whatever its variable */
+	if (strcmp(name, "openai") == 0)
+		strcpy(env->suffix, "/v1");
 	return HUSH_OK;
+}
+
+/* The "error" of a JSON error body, printable ASCII, for messages. */
+static void
+fwd_errmsg(const struct secbuf *body, char *out, size_t cap)
+{
+	json_t *j, *e;
+	const char *s;
+	size_t i, n = 0;
+
+	snprintf(out, cap, "no reason given");
+	if ((j = json_loadb((const char *)secbuf_data(body), secbuf_len(body),
+	    0, NULL)) == NULL)
+		return;
+	if ((e = json_object_get(j, "error")) != NULL &&
+	    (s = json_string_value(e)) != NULL) {
+		for (i = 0; s[i] != '\0' && n + 1 < cap; i++)
+			out[n++] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+		out[n] = '\0';
+	}
+	json_decref(j);
+}
+
+/*
+ * hushd's answer for the upstream into env: every name checked, a
+ * missing "url_env" or a null "key_env" keeps the built-in one.
+ */
+static int
+fwd_names_parse(const struct secbuf *body, struct forward_env *env)
+{
+	struct forward_env got = *env;
+	json_t *j, *urls, *key, *v;
+	size_t i;
+	int r = HUSH_ERR_INVALID;
+
+	if ((j = json_loadb((const char *)secbuf_data(body), secbuf_len(body),
+	    0, NULL)) == NULL || !json_is_object(j))
+		goto out;
+	urls = json_object_get(j, "url_env");
+	key = json_object_get(j, "key_env");
+	if ((urls != NULL && !json_is_array(urls)) || (key != NULL &&
+	    !json_is_null(key) && !json_is_string(key)) ||
+	    (urls != NULL && json_array_size(urls) > FORWARD_MAX_URL_VARS))
+		goto out;
+	if (urls != NULL && json_array_size(urls) > 0) {
+		got.nurl = json_array_size(urls);
+		json_array_foreach(urls, i, v) {
+			if (!json_is_string(v) || !fwd_var_ok(
+			    json_string_value(v), json_string_length(v)))
+				goto out;
+			strcpy(got.url_var[i], json_string_value(v));
+		}
+	}
+	if (json_is_string(key)) {
+		if (!fwd_var_ok(json_string_value(key),
+		    json_string_length(key)))
+			goto out;
+		strcpy(got.key_var, json_string_value(key));
+	}
+	*env = got;
+	r = HUSH_OK;
+out:
+	json_decref(j);
+	return r;
+}
+
+int
+forward_names(const char *sock, const char *name, const char *cmd,
+    struct forward_env *env)
+{
+	char target[sizeof(FWD_ROUTE) + API_MAX_NAME], err[512], why[160];
+	struct secbuf *body = NULL;
+	int status, r;
+
+	snprintf(target, sizeof(target), FWD_ROUTE "%s", name);
+	if (client_fetch(sock, target, &status, &body, err, sizeof(err)) !=
+	    HUSH_OK) {
+		fprintf(stderr, "hush %s: --upstream %s: %s\n", cmd, name, err);
+		return HUSH_ERR_IO;
+	}
+	if (status != 200) {
+		fwd_errmsg(body, why, sizeof(why));
+		fprintf(stderr, "hush %s: --upstream %s: hushd refused: %d %s\n",
+		    cmd, name, status, why);
+		secbuf_unref(body);
+		return status == 404 ? HUSH_ERR_NOT_FOUND : HUSH_ERR_DENIED;
+	}
+	r = env->given ? HUSH_OK : fwd_names_parse(body, env);
+	secbuf_unref(body);
+	if (r != HUSH_OK)
+		fprintf(stderr, "hush %s: --upstream %s: hushd's answer is not "
+		    "{\"url_env\":[NAMES],\"key_env\":NAME|null}\n", cmd, name);
+	return r;
+}
+
+int
+forward_setenv(const struct forward_env *env, const char *host,
+    unsigned port, const char *cmd)
+{
+	char url[128];
+	size_t i;
+
+	snprintf(url, sizeof(url), "http://%s:%u%s", host, port, env->suffix);
+	for (i = 0; i < env->nurl; i++)
+		if (setenv(env->url_var[i], url, 1) != 0)
+			goto fail;
+	if (env->key_var[0] != '\0' && setenv(env->key_var,
+	    FORWARD_PLACEHOLDER, 1) != 0)
+		goto fail;
+	return HUSH_OK;
+fail:
+	fprintf(stderr, "hush %s: setenv: %s\n", cmd, strerror(errno));
+	return HUSH_ERR_IO;
 }
 
 static int
@@ -385,7 +518,9 @@ client_proxy_main(int argc, char **argv)
 	};
 	const char *sock = NULL, *listen_at = "127.0.0.1:0", *colon;
 	char host[64], name[API_MAX_NAME + 1];
+	struct forward_env env;
 	unsigned port = 0, got;
+	size_t i;
 	char *end;
 	int c, lfd;
 
@@ -408,7 +543,6 @@ client_proxy_main(int argc, char **argv)
 	if (optind + 1 != argc || strlen(argv[optind]) > API_MAX_NAME ||
 	    !api_name_ok(argv[optind], strlen(argv[optind])))
 		goto usage;
-	strcpy(name, argv[optind]);
 	if ((colon = strrchr(listen_at, ':')) == NULL ||
 	    (size_t)(colon - listen_at) >= sizeof(host))
 		goto usage;
@@ -419,13 +553,24 @@ client_proxy_main(int argc, char **argv)
 	if (*end != '\0' || colon[1] == '\0' || errno != 0 || port > 65535)
 		goto usage;
 	sock = client_socket(sock);
+	/* a client that may not use the upstream learns it now */
+	if (forward_parse(argv[optind], name, sizeof(name), &env) !=
+	    HUSH_OK ||
+	    forward_names(sock, name, "proxy", &env) != HUSH_OK)
+		return HUSH_EXIT_FAIL;
 	if ((lfd = fwd_listen(host, port, &got)) < 0) {
 		hush_errf("hush proxy", "cannot listen on %s: %s",
 		    listen_at, strerror(errno));
 		return HUSH_EXIT_FAIL;
 	}
-	/* the URL to give the tool; with port 0 the only way to learn it */
+	/* the URL to give the tool (with port 0 the only way to learn
+	 * it), then the variables hushd names for it, as VAR=VALUE */
 	printf("http://%s:%u\n", host, got);
+	for (i = 0; i < env.nurl; i++)
+		printf("%s=http://%s:%u%s\n", env.url_var[i], host, got,
+		    env.suffix);
+	if (env.key_var[0] != '\0')
+		printf("%s=%s\n", env.key_var, FORWARD_PLACEHOLDER);
 	fflush(stdout);
 	fwd_serve(lfd, sock, name);
 	return HUSH_EXIT_FAIL;

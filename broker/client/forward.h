@@ -15,11 +15,21 @@
 /* What a tool is given: never a secret. */
 #define FORWARD_PLACEHOLDER	"hush-inject-placeholder-not-a-key"
 
-/* The variables a tool reads, by upstream name (unknown: NAME_BASE_URL). */
+/* At most this many URL variables for one upstream (hush.ini's env). */
+#define FORWARD_MAX_URL_VARS	8
+
+/*
+ * The variables a tool reads: hushd's names for the upstream ([upstream]
+ * env and key_env, asked at GET /v1/upstream/NAME), else the built-in
+ * ones by name (unknown: NAME_BASE_URL), or the ones given on the
+ * command line (NAME=URLVAR[,KEYVAR]), which win.
+ */
 struct forward_env {
-	char	url_var[64];
-	char	key_var[64];
+	char	url_var[FORWARD_MAX_URL_VARS][64];
+	size_t	nurl;
+	char	key_var[64];	/* "" for none */
 	char	suffix[16];	/* appended to the URL ("/v1" for OpenAI) */
+	bool	given;		/* from the command line: hushd's not used */
 };
 
 /*
@@ -28,6 +38,24 @@ struct forward_env {
  */
 int forward_parse(const char *spec, char *name, size_t namelen,
     struct forward_env *env);
+
+/*
+ * Asks hushd on sock for upstream name (GET /v1/upstream/NAME): whether
+ * this client may use it, and the variable names its configuration
+ * gives, which replace env's built-in ones unless env->given. On a
+ * refusal or a bad answer prints why on stderr (prefixed with cmd) and
+ * returns an error; nothing is set then.
+ */
+int forward_names(const char *sock, const char *name, const char *cmd,
+    struct forward_env *env);
+
+/*
+ * Puts the forwarder's URL (http://127.0.0.1:PORT and env's suffix) in
+ * each URL variable and the placeholder in the key variable, in this
+ * process's environment. HUSH_OK or HUSH_ERR_IO (printed).
+ */
+int forward_setenv(const struct forward_env *env, const char *host,
+    unsigned port, const char *cmd);
 
 /*
  * Starts a forwarder process for upstream name on 127.0.0.1, on an

@@ -31,7 +31,7 @@ usage(FILE *f)
 	    "  hush list [-s SOCKET]\n"
 	    "  hush exec [-s SOCKET] [-e VAR=NAME]... [-f VAR=NAME]... -- "
 	    "COMMAND [ARG]...\n"
-	    "  hush exec [-s SOCKET] --upstream NAME[=URLVAR[,KEYVAR]] -- "
+	    "  hush exec [-s SOCKET] [--upstream NAME[=URLVAR[,KEYVAR]]]... -- "
 	    "COMMAND [ARG]...\n"
 	    "  hush proxy NAME [--listen HOST:PORT] [-s SOCKET]\n"
 	    "  hush git-credential --name NAME get|store|erase\n"

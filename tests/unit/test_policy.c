@@ -352,6 +352,25 @@ policy_upstream_needs_its_allow_entry_then_path_and_method(void **state)
 	rq.name = "api";
 	assert_int_equal(policy_decide(&rq, &v), HUSH_ERR_DENIED);
 	assert_string_equal(v.reason, "not in allow");
+	/* the names of an upstream (GET /v1/upstream/NAME): its allow
+	 * entry, a GET, and no path or method of the upstream's */
+	rq.kind = POLICY_UPSTREAM_INFO;
+	rq.method = "GET";
+	rq.path = "/";
+	rq.path_len = 1;
+	assert_int_equal(policy_decide(&rq, &v), HUSH_ERR_DENIED);
+	assert_int_equal(v.status, 404);
+	assert_string_equal(v.result, "denied");
+	allow[0] = "upstream:api";
+	assert_int_equal(policy_decide(&rq, &v), HUSH_OK);
+	assert_int_equal(v.upstream, 0);
+	rq.method = "POST";
+	assert_int_equal(policy_decide(&rq, &v), HUSH_ERR_DENIED);
+	assert_int_equal(v.status, 405);
+	rq.method = "GET";
+	rq.name = "other";
+	assert_int_equal(policy_decide(&rq, &v), HUSH_ERR_DENIED);
+	assert_string_equal(v.result, "unknown");
 }
 
 int

@@ -8,12 +8,18 @@ Paths:
   POST /v1/messages     JSON answer; with "stream": true in the body, SSE
                         events, each sent after the test releases it
                         (gate) when gated, else all at once
+  POST /v1/responses    OpenAI's streamed Responses API events (Codex)
   GET  /v1/models       a small JSON list
   GET  /v1/echo         echoes the x-api-key it got, in body and header
   GET  /v1/slow         answers after `slow` seconds
   GET  /v1/big?n=N      N bytes of body, streamed in 64 KiB writes
   GET  /v1/hang         one SSE event, then waits for the client to go
+  GET  /v1/tick?n=N&ms=M N SSE events of ~200 bytes, one every M ms
   anything else         200 "reached" (tests check it is never reached)
+
+accept_delay (seconds, default 0): each connection is accepted (and its
+TLS handshake done) only after this long. close_each: every answer ends
+its connection, so each call makes a new one.
 """
 import http.server
 import json
@@ -48,6 +54,15 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 256
+    accept_delay = 0.0
+
+    def get_request(self):
+        # an upstream slow to take a connection (its TLS handshake runs
+        # in accept): the client's request body arrives at the proxy
+        # before the proxy can send any of it
+        if self.accept_delay:
+            time.sleep(self.accept_delay)
+        return super().get_request()
 
 
 class StandIn:
@@ -59,6 +74,7 @@ class StandIn:
         self.hang_gone = threading.Event()
         self.events = 3
         self.reply = "hello through hushd"
+        self.close_each = False   # Connection: close on every answer
         outer = self
 
         class H(http.server.BaseHTTPRequestHandler):
@@ -97,6 +113,9 @@ class StandIn:
                 self.send_response(code)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
+                if outer.close_each:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
                 for k, v in extra:
                     self.send_header(k, v)
                 self.end_headers()
@@ -133,6 +152,21 @@ class StandIn:
                     while n > 0:
                         self.wfile.write(chunk[:min(n, len(chunk))])
                         n -= min(n, len(chunk))
+                elif p.startswith("/v1/tick"):
+                    # n SSE events of about 200 bytes, one each ms
+                    # milliseconds, as a model streams its tokens
+                    q = dict(kv.split("=") for kv in
+                             p.split("?", 1)[1].split("&"))
+                    self._sse_head()
+                    ev = (b"event: content_block_delta\ndata: " +
+                          b'{"delta":"' + b"t" * 160 + b'"}\n\n')
+                    try:
+                        for _ in range(int(q["n"])):
+                            time.sleep(int(q["ms"]) / 1000)
+                            self.wfile.write(ev)
+                            self.wfile.flush()
+                    except OSError:
+                        pass
                 elif p == "/v1/hang":
                     self._sse_head()
                     self.wfile.write(b"event: ping\ndata: {}\n\n")
@@ -157,6 +191,9 @@ class StandIn:
                     req = json.loads(body or b"{}")
                 except ValueError:
                     req = {}
+                if self.path.split("?")[0] == "/v1/responses":
+                    self._openai_responses(req)
+                    return
                 if self.path.startswith("/v1/messages") and \
                         req.get("stream") and "messages" in req:
                     self._anthropic_stream(req)
@@ -217,6 +254,43 @@ class StandIn:
                     self.wfile.write(chunk)
                     self.wfile.flush()
 
+            def _openai_responses(self, req):
+                # the event sequence of OpenAI's streaming Responses API
+                # (what Codex reads), with a fixed reply
+                def ev(name, data):
+                    data = dict(data, type=name)
+                    return ("event: %s\ndata: %s\n\n" %
+                            (name, json.dumps(data))).encode()
+                item = {"type": "message", "id": "msg_standin",
+                        "role": "assistant", "status": "completed",
+                        "content": [{"type": "output_text",
+                                     "text": outer.reply,
+                                     "annotations": []}]}
+                resp = {"id": "resp_standin", "object": "response",
+                        "model": req.get("model", "m1"),
+                        "status": "in_progress", "output": []}
+                done = dict(resp, status="completed", output=[item], usage={
+                    "input_tokens": 1,
+                    "input_tokens_details": {"cached_tokens": 0},
+                    "output_tokens": 5,
+                    "output_tokens_details": {"reasoning_tokens": 0},
+                    "total_tokens": 6})
+                self._sse_head()
+                for chunk in (
+                        ev("response.created", {"response": resp}),
+                        ev("response.output_item.added", {
+                            "output_index": 0,
+                            "item": dict(item, status="in_progress",
+                                         content=[])}),
+                        ev("response.output_text.delta", {
+                            "item_id": "msg_standin", "output_index": 0,
+                            "content_index": 0, "delta": outer.reply}),
+                        ev("response.output_item.done", {
+                            "output_index": 0, "item": item}),
+                        ev("response.completed", {"response": done})):
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+
             do_PUT = do_POST
             do_DELETE = do_GET
 
@@ -230,6 +304,14 @@ class StandIn:
         self.thread = threading.Thread(target=self.srv.serve_forever,
                                        daemon=True)
         self.thread.start()
+
+    @property
+    def accept_delay(self):
+        return self.srv.accept_delay
+
+    @accept_delay.setter
+    def accept_delay(self, secs):
+        self.srv.accept_delay = secs
 
     def seen(self, prefix=""):
         with self.lock:

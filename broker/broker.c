@@ -594,6 +594,7 @@ static const struct conn_route broker_upstream = {
 	.begin = upstream_begin,
 	.on_value = upstream_on_value,
 	.cancel = upstream_cancel,
+	.info = upstream_info_json,
 };
 
 int

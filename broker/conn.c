@@ -800,7 +800,7 @@ conn_upstream(struct conn *cn)
 		char path[HTTP_MAX_TARGET + 1];
 		size_t len = 0;
 
-		if (v.status == 200 && (cn->dyn = upstream_info_json(
+		if (v.status == 200 && (cn->dyn = cn->b->upstream->info(
 		    &cn->gen->conf.upstreams[v.upstream], &len)) == NULL) {
 			conn_close(cn);
 			return;

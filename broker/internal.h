@@ -112,6 +112,8 @@ struct conn_route {
 		    const char *fp, int r, const char *reason);
 	/* cn is closing (idempotent) */
 	void	(*cancel)(struct conn *cn);
+	/* the answer to GET /v1/upstream/NAME: malloc'd JSON, NULL on ENOMEM */
+	char	*(*info)(const struct conf_upstream *u, size_t *lenp);
 };
 
 /* A credential's served state: the last good value and its loads. */

@@ -23,7 +23,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 
 .PHONY: all deps build run test clean install static-client deb \
-	deps-deb deps-system test-system
+	deps-deb deps-system deps-npm deps-npm-deb test-system
 
 all: build
 
@@ -53,6 +53,14 @@ deps:
 deps-deb: deps
 	$(call apt-need,$(DEB_PKGS))
 
+# The agent tests run the real Claude Code and Codex from npm: a machine
+# with a Node.js of its own keeps it, one without gets Debian's npm.
+deps-npm:
+	@command -v npm >/dev/null 2>&1 || $(MAKE) --no-print-directory deps-npm-deb
+
+deps-npm-deb:
+	$(call apt-need,npm)
+
 deps-system: deps
 	$(call apt-need,$(SYSTEM_PKGS))
 
@@ -63,7 +71,7 @@ build: deps
 run: build
 	sh contrib/demo/run.sh $(BUILD)/release
 
-test: deps
+test: deps deps-npm
 	CC=clang cmake -S . -B $(BUILD)/test -DCMAKE_BUILD_TYPE=Debug \
 		-DHUSH_SANITIZE=ON -DHUSH_FUZZ=ON -DHUSH_WERROR=ON >/dev/null
 	cmake --build $(BUILD)/test -j $(JOBS) -- --no-print-directory

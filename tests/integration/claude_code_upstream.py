@@ -5,7 +5,7 @@ x-api-key; Claude Code must be given only the placeholder (its
 environment, and every file it wrote under its home, hold no key).
 
 Claude Code is installed with npm into build/npm-claude under the
-source tree (a cache, never global). Without node and npm on the machine
+source tree (a cache, never global). Without node and npm on the machine (make test installs Debian's npm where there is none)
 this test says so and is skipped (exit 0 with a SKIP line).
 """
 import os

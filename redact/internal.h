@@ -43,6 +43,9 @@ enum rule_check {
 	CHECK_URL_PASSWORD,	/* placeholders, not a port */
 	CHECK_TOKEN,		/* placeholders, not a plain word */
 	CHECK_FORMAT,		/* a fixed format: not a run, sequence or EXAMPLE */
+	CHECK_CRC32_BASE62,	/* GitHub's and npm's checksummed tokens */
+	CHECK_GRAFANA,		/* glc_ is base64 of a JSON object */
+	CHECK_BEDROCK,		/* ABSK / bedrock-api-key- decode to their prefix */
 };
 
 struct rule {

@@ -21,6 +21,7 @@
 #include "redact/internal.h"
 #include "redact/redact.h"
 #include "redact/rules.h"
+#include "redact/tokfmt.h"
 
 
 /* Checking patterns and configuration */
@@ -85,6 +86,9 @@ static const char *const check_names[] = {
 	[CHECK_URL_PASSWORD] = "url-password",
 	[CHECK_TOKEN] = "token",
 	[CHECK_FORMAT] = "format",
+	[CHECK_CRC32_BASE62] = "crc32-base62",
+	[CHECK_GRAFANA] = "grafana-cloud",
+	[CHECK_BEDROCK] = "bedrock",
 };
 
 int
@@ -144,7 +148,8 @@ check_rule_keys(const struct conf_rule *r, struct conf_errs *errs)
 	if (r->check != NULL && rules_check_by_name(r->check, &c) != HUSH_OK) {
 		conf_errs_add(errs, conf_where_key(&r->where, "check"),
 		    "rule \"%s\": check: unknown check \"%s\" (use none, "
-		    "generic, password, token, entropy or url-password)",
+		    "generic, password, token, entropy, url-password, format, "
+		    "crc32-base62, grafana-cloud or bedrock)",
 		    r->name, r->check);
 		n++;
 	}
@@ -374,6 +379,17 @@ is_identifier(const uint8_t *p, size_t len)
 	return seps >= 2 && upper == 0;
 }
 
+/*
+ * A file path: a leading '/' and none of base64's '+' and '=', which a
+ * base64 secret that happens to start with '/' usually holds.
+ */
+static bool
+is_path(const uint8_t *p, size_t len)
+{
+	return len > 0 && p[0] == '/' && memchr(p, '+', len) == NULL &&
+	    memchr(p, '=', len) == NULL;
+}
+
 /* A plain word: letters only, all lower case or capitalised. */
 static bool
 is_word(const uint8_t *p, size_t len, const struct classes *c)
@@ -422,6 +438,12 @@ rules_check_secret(enum rule_check check, const uint8_t *p, size_t len)
 		return true;
 	case CHECK_FORMAT:
 		return !is_fake(p, len, 8, false);
+	case CHECK_CRC32_BASE62:
+		return tokfmt_crc32_base62(p, len);
+	case CHECK_GRAFANA:
+		return tokfmt_grafana(p, len);
+	case CHECK_BEDROCK:
+		return tokfmt_bedrock(p, len);
 	case CHECK_ENTROPY:
 		return len >= 16 && c.upper > 0 && c.lower > 0 &&
 		    entropy(p, len) >= 3.5;
@@ -429,8 +451,11 @@ rules_check_secret(enum rule_check check, const uint8_t *p, size_t len)
 		return !is_placeholder(p, len) && c.digit != len;
 	case CHECK_PASSWORD:
 		/* A path is where a password is kept (--password-file),
-		 * not the password. */
-		return len >= 4 && !is_placeholder(p, len) && p[0] != '/';
+		 * not the password. "pass" is what examples write after
+		 * user: (curl --user user:pass); in a URL's userinfo it
+		 * is still masked (CHECK_URL_PASSWORD, docs/redact.md). */
+		return len >= 4 && !is_placeholder(p, len) &&
+		    !is_path(p, len) && !ieq(p, len, "pass");
 	case CHECK_TOKEN:
 		return len >= 8 && !is_placeholder(p, len) &&
 		    !is_word(p, len, &c) && !is_fake(p, len, 8, true);

@@ -19,7 +19,7 @@
 #include "redact/redact.h"
 #include "redact/rules.h"
 
-#define GH	"ghp_R8f2Kq9LmZ3xT7vW1pN4bY6cH0dJ5sA2eG8u"
+#define GH	"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"
 #define GHM	"[REDACTED:github-token]"
 
 struct obuf {
@@ -704,7 +704,7 @@ stream_idle_holds_a_token_that_may_still_grow(void **state)
 {
 	struct redact_rules *rules = compiled(NULL);
 	const char *parts[] = { "progress 45% token=ghp_R8f2",
-	    "Kq9LmZ3xT7vW1pN4bY6cH0dJ5sA2eG8u done\n" };
+	    "Kq9LmZ3xT7vW1pN4bY6cH0dJ5s4F50fr done\n" };
 	const char *quoted[] = { "login password=\"correct horse",
 	    " battery staple\" ok\n" };
 	char *shown = NULL, *out;

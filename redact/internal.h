@@ -151,6 +151,8 @@ struct redact_rules {
 	bool		 reference;
 	bool		 has_pem;
 	uint32_t	 pem_rule;
+	bool		 has_putty;	/* PuTTY's Private-Lines block */
+	uint32_t	 putty_rule;
 	void		*mctx;		/* pcre2_match_context */
 	void		*jit_stack;	/* pcre2_jit_stack */
 	uint32_t	 max_groups;

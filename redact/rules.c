@@ -258,7 +258,7 @@ is_placeholder(const uint8_t *p, size_t len)
 		"redacted", "bearer", "basic", "yes", "no", "pwd", NULL
 	};
 	static const char *const parts[] = {
-		"${", "{{", "<", ">", "%s", "%(", "$(", "***", "xxx", "...",
+		"${", "{{", "<", ">", "%s", "%(", "$(", "***", "...",
 		"changeme", "change_me", "change-me", "example", "redacted",
 		"placeholder", "your_", "your-", "dummy", "replace_me",
 		"replace-me", "replace_with", "replace-with", "fixme", "todo",
@@ -276,6 +276,12 @@ is_placeholder(const uint8_t *p, size_t len)
 			return true;
 	for (i = 0; parts[i] != NULL; i++)
 		if (icontains(p, len, parts[i]))
+			return true;
+	/* A template's "xxx" is written in one case; random text mixes
+	 * them ("yXxxXMa") often enough to lose real keys. */
+	for (i = 0; i + 3 <= len; i++)
+		if ((p[i] == 'x' || p[i] == 'X') && p[i + 1] == p[i] &&
+		    p[i + 2] == p[i])
 			return true;
 	for (i = 1; i < len && p[i] == p[0]; i++)
 		;
@@ -596,8 +602,10 @@ rules_add(struct redact_rules *rs, const struct conf_rule *cr, bool builtin)
 			goto nomem;
 		r->nstopwords++;
 	}
-	/* The PEM block rule also masks blocks that span lines. */
-	r->pem = builtin && strcmp(cr->name, "private-key") == 0;
+	/* The PEM block rule and the PuTTY key rule also mask blocks
+	 * that span lines (stream.c). */
+	r->pem = builtin && (strcmp(cr->name, "private-key") == 0 ||
+	    strcmp(cr->name, "putty-private-key") == 0);
 	/* A generic detector gives way to a specific rule on a shared span,
 	 * so the marker says what the secret is. */
 	r->weak = builtin && strncmp(cr->name, "generic-", 8) == 0;
@@ -785,7 +793,10 @@ redact_rules_compile(struct redact_rules *rs)
 		ru->code = re;
 		if (ru->nkeywords == 0)
 			rs->always[rs->nalways++] = (uint32_t)i;
-		if (ru->pem) {
+		if (ru->pem && strcmp(ru->name, "putty-private-key") == 0) {
+			rs->has_putty = true;
+			rs->putty_rule = (uint32_t)i;
+		} else if (ru->pem) {
 			rs->has_pem = true;
 			rs->pem_rule = (uint32_t)i;
 		}

@@ -515,7 +515,29 @@ pem_marker(const uint8_t *p, size_t n, const char *what)
 	return 0;
 }
 
-/* The end of the first END armour in p[0..n), or 0. */
+/*
+ * PuTTY's key file (PuTTY manual, appendix C): "Private-Lines: N" ends
+ * its line, N base64 lines follow, then "Private-MAC: <hex>". At p: the
+ * length of the header up to the end of the line n, or 0.
+ */
+static size_t
+putty_begin(const uint8_t *p, size_t n)
+{
+	static const char w[] = "Private-Lines: ";
+	size_t i = sizeof(w) - 1;
+
+	if (n <= i || memcmp(p, w, i) != 0)
+		return 0;
+	while (i < n && p[i] >= '0' && p[i] <= '9')
+		i++;
+	return i == sizeof(w) - 1 || i != n ? 0 : i;
+}
+
+/*
+ * The end of the first END armour in p[0..n), or 0: a PEM END line, or
+ * PuTTY's "Private-MAC: " with its hex value (nothing of the block after
+ * the private lines is worth showing).
+ */
 static size_t
 pem_find_end(const uint8_t *p, size_t n)
 {
@@ -526,6 +548,13 @@ pem_find_end(const uint8_t *p, size_t n)
 		if ((m = pem_marker(q, n - (size_t)(q - p), "-----END ")) != 0)
 			return (size_t)(q - p) + m;
 		q++;
+	}
+	if ((q = find_bytes(p, n, "Private-MAC: ")) != NULL) {
+		m = (size_t)(q - p) + 13;
+		while (m < n && ((p[m] >= '0' && p[m] <= '9') ||
+		    (p[m] >= 'a' && p[m] <= 'f')))
+			m++;
+		return m;
 	}
 	return 0;
 }
@@ -700,6 +729,14 @@ find_spans(struct redact_stream *s, const uint8_t *seg, size_t n, size_t eff,
 			}
 			q++;
 		}
+	}
+	if (rs->has_putty && s->first[rs->putty_rule] != SIZE_MAX) {
+		const uint8_t *q = find_bytes(seg, eff, "Private-Lines: ");
+		size_t at = q != NULL ? (size_t)(q - seg) : 0;
+
+		if (q != NULL && putty_begin(q, eff - at) != 0 &&
+		    !covered(s, at))
+			add_span(s, at, eff, rs->putty_rule, true);
 	}
 	for (i = 0; i < s->ntrig; i++)
 		s->first[s->trig[i]] = SIZE_MAX;

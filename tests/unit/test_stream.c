@@ -158,6 +158,9 @@ mixed_input(size_t *np)
 		"postgres://app:S3cretPassw0rd@db:5432/x\n",
 		"\n",
 		"AKIAABCDEFGHIJKLMNOP wJalrXUtnFEMIK7MDENGbPxRfiCY1234567890ab\n",
+		("PuTTY-User-Key-File-3: ssh-ed25519\nPublic-Lines: 1\n"
+		    "AAAAC3NzaC1lZDI1NTE5\nPrivate-Lines: 2\nAAAAIPuttyPriv1\n"
+		    "AAAAIPuttyPriv2\nPrivate-MAC: 0a1b2c3d\n"),
 	};
 	size_t cap = 1 << 20, n = 0, i, k;
 	uint8_t *b = malloc(cap + 20000);
@@ -304,6 +307,44 @@ stream_masks_pem_block_from_begin_to_end(void **state)
 	    "next line\n"
 	    "x [REDACTED:private-key]\n y\n"
 	    "-----BEGIN CERTIFICATE-----\nMIIBcert\n-----END CERTIFICATE-----\n");
+	free(out);
+	redact_rules_free(rules);
+}
+
+static void
+stream_masks_putty_private_lines_across_lines(void **state)
+{
+	struct redact_rules *rules = compiled(NULL);
+	char *out;
+
+	(void)state;
+	out = run_str(rules, "PuTTY-User-Key-File-3: ssh-ed25519\r\n"
+	    "Encryption: none\r\n"
+	    "Comment: eddsa-key-20240101\r\n"
+	    "Public-Lines: 2\r\n"
+	    "AAAAC3NzaC1lZDI1NTE5AAAAIMk7p2rQmYd1T9fX3aBcDeFgHiJkLmNoPqRs\r\n"
+	    "AAAAC3NzaC1lZDI1NTE5AAAAIMk7\r\n"
+	    "Private-Lines: 2\r\n"
+	    "AAAAIGh0cmVlLXByaXZhdGUta2V5LWJ5dGVzLWhlcmUtZm9yLXRlc3Rpbmc=\r\n"
+	    "AAAAIFNlY29uZFByaXZhdGVMaW5l\r\n"
+	    "Private-MAC: 3c9d0e5f6a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f7\r\n"
+	    "next line\n"
+	    "docs: Private-Lines: 1 is followed by one line\n"
+	    "Private-Lines: none\n");
+	assert_string_equal(out, "PuTTY-User-Key-File-3: ssh-ed25519\r\n"
+	    "Encryption: none\r\n"
+	    "Comment: eddsa-key-20240101\r\n"
+	    "Public-Lines: 2\r\n"
+	    "AAAAC3NzaC1lZDI1NTE5AAAAIMk7p2rQmYd1T9fX3aBcDeFgHiJkLmNoPqRs\r\n"
+	    "AAAAC3NzaC1lZDI1NTE5AAAAIMk7\r\n"
+	    "[REDACTED:putty-private-key]\r\n"
+	    "next line\n"
+	    "docs: Private-Lines: 1 is followed by one line\n"
+	    "Private-Lines: none\n");
+	free(out);
+	/* No Private-MAC: nothing of the private lines comes out. */
+	out = run_str(rules, "Private-Lines: 1\nAAAAIPrivateBytes\n");
+	assert_string_equal(out, "[REDACTED:putty-private-key]\n");
 	free(out);
 	redact_rules_free(rules);
 }
@@ -556,6 +597,7 @@ vs_input(size_t *np)
 		"sk-ant-api03-", ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkw"
 		"In0."), "c2lnbmF0dXJlX2hlcmVfeHl6", "postgres://u:", "@db/x",
 		"-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----",
+		"Private-Lines: 3", "Private-MAC: 0a1b2c", "PuTTY-User-Key-File-3: ",
 		"anchored-", "abcdef123456", "zq9", "QWERTY", "42", "mytok=",
 		"mytok:", "ABCDEFGHIJ", "pq_", "deadbeef", "hdr: ",
 		"Zm9vYmFyYmF6cXV4", "bk123456", "empty", "xoxb-", "12345-",
@@ -822,6 +864,7 @@ main(void)
 		cmocka_unit_test(stream_passes_other_bytes_unchanged),
 		cmocka_unit_test(stream_masks_secret_without_final_newline),
 		cmocka_unit_test(stream_masks_pem_block_from_begin_to_end),
+		cmocka_unit_test(stream_masks_putty_private_lines_across_lines),
 		cmocka_unit_test(stream_pem_without_end_fails_closed),
 		cmocka_unit_test(
 		    stream_long_line_masks_secret_at_every_window_position),

@@ -26,6 +26,14 @@
 #define REDACT_WINDOW_OVERLAP	(64 * 1024)	/* longest match a window keeps */
 #define REDACT_PEM_MAX_BYTES	(64 * 1024)	/* BEGIN without END: give up */
 #define REDACT_PEM_MAX_LINES	256
+/*
+ * A PEM block is held until its body shows it is a key: the smallest
+ * private key, an Ed25519 one in PKCS#8, is 48 bytes of DER, 64 base64
+ * characters. A shorter body before END ("anything") is not a key; a
+ * held block never exceeds REDACT_PEM_HOLD_BYTES (then it is masked).
+ */
+#define REDACT_PEM_MIN_BODY	64
+#define REDACT_PEM_HOLD_BYTES	4096
 #define REDACT_MAX_LITERALS	65536
 #define REDACT_MAX_LITERAL_LEN	(1 << 20)
 #define REDACT_MAX_STATES	(1 << 22)	/* of the automaton */

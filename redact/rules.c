@@ -385,6 +385,8 @@ is_identifier(const uint8_t *p, size_t len)
 	return seps >= 2 && upper == 0;
 }
 
+#define RULES_NAME_SEGMENT	8	/* longest word in a dashed name */
+
 /*
  * A file path: a leading '/' and none of base64's '+' and '=', which a
  * base64 secret that happens to start with '/' usually holds.
@@ -394,6 +396,34 @@ is_path(const uint8_t *p, size_t len)
 {
 	return len > 0 && p[0] == '/' && memchr(p, '+', len) == NULL &&
 	    memchr(p, '=', len) == NULL;
+}
+
+/*
+ * A name a deployment gives things, not a token: lower-case segments
+ * joined by dashes, each a short word or a number ("cmp2-qat-1208358310",
+ * "app-weu-kv-01"). A random token's segments are long runs that mix
+ * letters and digits.
+ */
+static bool
+is_dashed_name(const uint8_t *p, size_t len)
+{
+	size_t i, start = 0, dashes = 0, letters = 0;
+
+	for (i = 0; i <= len; i++) {
+		if (i == len || p[i] == '-') {
+			if (i == start || (letters > 0 && i - start >
+			    RULES_NAME_SEGMENT))
+				return false;
+			dashes += i < len;
+			start = i + 1;
+			letters = 0;
+		} else if (p[i] >= 'a' && p[i] <= 'z') {
+			letters++;
+		} else if (p[i] < '0' || p[i] > '9') {
+			return false;
+		}
+	}
+	return dashes >= 2;
 }
 
 /* A plain word: letters only, all lower case or capitalised. */
@@ -477,7 +507,7 @@ rules_check_secret(enum rule_check check, const uint8_t *p, size_t len)
 			return false;
 		if (p[0] == '/' || icontains(p, len, "://") ||
 		    has_version(p, len) || is_identifier(p, len) ||
-		    icontains(p, len, "arn:"))
+		    is_dashed_name(p, len) || icontains(p, len, "arn:"))
 			return false;
 		if (c.hex == len)
 			return entropy(p, len) >= 3.0;

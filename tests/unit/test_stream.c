@@ -120,6 +120,18 @@ run_str(const struct redact_rules *rules, const char *in)
 	return (char *)o.p;
 }
 
+/* A PEM block around body, split over two lines, then "ok". */
+static char *
+run_str_fmt(const struct redact_rules *rules, const char *body)
+{
+	char in[512];
+	size_t half = strlen(body) / 2;
+
+	snprintf(in, sizeof(in), "-----BEGIN PRIVATE KEY-----\n%.*s\n%s\n"
+	    "-----END PRIVATE KEY-----\nok\n", (int)half, body, body + half);
+	return run_str(rules, in);
+}
+
 static bool
 contains(const uint8_t *h, size_t hn, const char *needle)
 {
@@ -151,7 +163,8 @@ mixed_input(size_t *np)
 		"token=" GH " done\n",
 		"crlf line " GH "\r\n",
 		"Authorization: Bearer Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5\n",
-		("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAabc\nxyz==\n"
+		("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAabc"
+		    "defghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX\nxyz==\n"
 		    "-----END RSA PRIVATE KEY----- tail\n"),
 		"binary \x00\x01\xff\xfe invalid utf8 \xc3\x28 here\n",
 		"{\"password\":\"hunter2x\",\"ok\":true}\n",
@@ -161,6 +174,8 @@ mixed_input(size_t *np)
 		("PuTTY-User-Key-File-3: ssh-ed25519\nPublic-Lines: 1\n"
 		    "AAAAC3NzaC1lZDI1NTE5\nPrivate-Lines: 2\nAAAAIPuttyPriv1\n"
 		    "AAAAIPuttyPriv2\nPrivate-MAC: 0a1b2c3d\n"),
+		("-----BEGIN PRIVATE KEY-----\nanything\n"
+		    "-----END PRIVATE KEY-----\n"),
 	};
 	size_t cap = 1 << 20, n = 0, i, k;
 	uint8_t *b = malloc(cap + 20000);
@@ -299,7 +314,8 @@ stream_masks_pem_block_from_begin_to_end(void **state)
 	    "AAAAMwAAAAtzc2gtZWQyNTUxOQAAACB\r\n"
 	    "-----END OPENSSH PRIVATE KEY-----\r\n"
 	    "next line\n"
-	    "x -----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n"
+	    "x -----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIGh0cmVlLXByaXZhdGUta2V5"
+	    "LWJ5dGVzLWhlcmUtZm9yLXRlc3RpbmcAAAAAAAA\n"
 	    "-----END EC PRIVATE KEY----- y\n"
 	    "-----BEGIN CERTIFICATE-----\nMIIBcert\n-----END CERTIFICATE-----\n");
 	assert_string_equal(out, "key follows:\n"
@@ -345,6 +361,39 @@ stream_masks_putty_private_lines_across_lines(void **state)
 	/* No Private-MAC: nothing of the private lines comes out. */
 	out = run_str(rules, "Private-Lines: 1\nAAAAIPrivateBytes\n");
 	assert_string_equal(out, "[REDACTED:putty-private-key]\n");
+	free(out);
+	redact_rules_free(rules);
+}
+
+/* A body too short for any private key: not a key, nothing masked. */
+static void
+stream_pem_block_without_a_key_body_passes(void **state)
+{
+	struct redact_rules *rules = compiled(NULL);
+	const char *notkey = "before\n-----BEGIN PRIVATE KEY-----\nanything\n"
+	    "-----END PRIVATE KEY-----\nafter token=" GH "\n"
+	    "-----BEGIN RSA PRIVATE KEY-----\r\n-----END RSA PRIVATE KEY-----"
+	    "\r\n";
+	char *out, body[80];
+
+	(void)state;
+	out = run_str(rules, notkey);
+	assert_string_equal(out, "before\n-----BEGIN PRIVATE KEY-----\n"
+	    "anything\n-----END PRIVATE KEY-----\n"
+	    "after token=[REDACTED:github-token]\n"
+	    "-----BEGIN RSA PRIVATE KEY-----\r\n-----END RSA PRIVATE KEY-----"
+	    "\r\n");
+	free(out);
+	/* 63 base64 characters are not a key, 64 may be. */
+	memset(body, 'A', 63);
+	body[63] = '\0';
+	assert_non_null(out = run_str_fmt(rules, body));
+	assert_true(strncmp(out, "-----BEGIN PRIVATE KEY-----\nAAAA", 32) == 0);
+	free(out);
+	memset(body, 'A', 64);
+	body[64] = '\0';
+	assert_non_null(out = run_str_fmt(rules, body));
+	assert_string_equal(out, "[REDACTED:private-key]\nok\n");
 	free(out);
 	redact_rules_free(rules);
 }
@@ -865,6 +914,7 @@ main(void)
 		cmocka_unit_test(stream_masks_secret_without_final_newline),
 		cmocka_unit_test(stream_masks_pem_block_from_begin_to_end),
 		cmocka_unit_test(stream_masks_putty_private_lines_across_lines),
+		cmocka_unit_test(stream_pem_block_without_a_key_body_passes),
 		cmocka_unit_test(stream_pem_without_end_fails_closed),
 		cmocka_unit_test(
 		    stream_long_line_masks_secret_at_every_window_position),

@@ -268,8 +268,9 @@ is_placeholder(const uint8_t *p, size_t len)
 
 	if (len == 0 || p[0] == '$' || p[0] == '%' || p[0] == '`')
 		return true;
-	/* A URL or code template: {USER}, {PASS}, {0} */
-	if (len >= 3 && p[0] == '{' && p[len - 1] == '}')
+	/* A URL or code template: {USER}, {PASS}, {0}, [PASSWORD] */
+	if (len >= 3 && ((p[0] == '{' && p[len - 1] == '}') ||
+	    (p[0] == '[' && p[len - 1] == ']')))
 		return true;
 	for (i = 0; exact[i] != NULL; i++)
 		if (ieq(p, len, exact[i]))

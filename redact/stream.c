@@ -696,6 +696,8 @@ find_escaped(struct redact_stream *s, const uint8_t *seg, size_t n)
 	s->seglen = n;
 }
 
+static size_t b64_chars(const uint8_t *, size_t);
+
 /*
  * Fills s->sp with the merged, sorted secrets of seg[0..n). eff is where
  * an unterminated PEM block ends (the line without its '\r'). batched:
@@ -737,8 +739,22 @@ find_spans(struct redact_stream *s, const uint8_t *seg, size_t n, size_t eff,
 		    "-----BEGIN ")) != NULL) {
 			size_t at = (size_t)(q - seg);
 
-			if (pem_marker(q, n - at, "-----BEGIN ") != 0 &&
-			    !covered(s, at) && at < eff) {
+			size_t m = pem_marker(q, n - at, "-----BEGIN "), e;
+			const uint8_t *end;
+
+			if (m != 0 && !covered(s, at) && at < eff &&
+			    (e = pem_find_end(q + m, eff - at - m)) != 0 &&
+			    (end = find_bytes(q + m, e, "-----END ")) != NULL) {
+				/* BEGIN and END on one line: a key only
+				 * with a key's body. */
+				if (b64_chars(q + m, (size_t)(end - q - m)) >=
+				    REDACT_PEM_MIN_BODY)
+					add_span(s, at, at + m + e, rs->pem_rule,
+					    false);
+				q += m + e;
+				continue;
+			}
+			if (m != 0 && !covered(s, at) && at < eff) {
 				add_span(s, at, eff, rs->pem_rule, true);
 				break;
 			}

@@ -26,6 +26,14 @@
 #define REDACT_WINDOW_OVERLAP	(64 * 1024)	/* longest match a window keeps */
 #define REDACT_PEM_MAX_BYTES	(64 * 1024)	/* BEGIN without END: give up */
 #define REDACT_PEM_MAX_LINES	256
+/*
+ * A PEM block is held until its body shows it is a key: the smallest
+ * private key, an Ed25519 one in PKCS#8, is 48 bytes of DER, 64 base64
+ * characters. A shorter body before END ("anything") is not a key; a
+ * held block never exceeds REDACT_PEM_HOLD_BYTES (then it is masked).
+ */
+#define REDACT_PEM_MIN_BODY	64
+#define REDACT_PEM_HOLD_BYTES	4096
 #define REDACT_MAX_LITERALS	65536
 #define REDACT_MAX_LITERAL_LEN	(1 << 20)
 #define REDACT_MAX_STATES	(1 << 22)	/* of the automaton */
@@ -43,6 +51,9 @@ enum rule_check {
 	CHECK_URL_PASSWORD,	/* placeholders, not a port */
 	CHECK_TOKEN,		/* placeholders, not a plain word */
 	CHECK_FORMAT,		/* a fixed format: not a run, sequence or EXAMPLE */
+	CHECK_CRC32_BASE62,	/* GitHub's and npm's checksummed tokens */
+	CHECK_GRAFANA,		/* glc_ is base64 of a JSON object */
+	CHECK_BEDROCK,		/* ABSK / bedrock-api-key- decode to their prefix */
 };
 
 struct rule {
@@ -148,6 +159,8 @@ struct redact_rules {
 	bool		 reference;
 	bool		 has_pem;
 	uint32_t	 pem_rule;
+	bool		 has_putty;	/* PuTTY's Private-Lines block */
+	uint32_t	 putty_rule;
 	void		*mctx;		/* pcre2_match_context */
 	void		*jit_stack;	/* pcre2_jit_stack */
 	uint32_t	 max_groups;

@@ -21,6 +21,7 @@
 #include "redact/internal.h"
 #include "redact/redact.h"
 #include "redact/rules.h"
+#include "redact/tokfmt.h"
 
 
 /* Checking patterns and configuration */
@@ -85,6 +86,9 @@ static const char *const check_names[] = {
 	[CHECK_URL_PASSWORD] = "url-password",
 	[CHECK_TOKEN] = "token",
 	[CHECK_FORMAT] = "format",
+	[CHECK_CRC32_BASE62] = "crc32-base62",
+	[CHECK_GRAFANA] = "grafana-cloud",
+	[CHECK_BEDROCK] = "bedrock",
 };
 
 int
@@ -144,7 +148,8 @@ check_rule_keys(const struct conf_rule *r, struct conf_errs *errs)
 	if (r->check != NULL && rules_check_by_name(r->check, &c) != HUSH_OK) {
 		conf_errs_add(errs, conf_where_key(&r->where, "check"),
 		    "rule \"%s\": check: unknown check \"%s\" (use none, "
-		    "generic, password, token, entropy or url-password)",
+		    "generic, password, token, entropy, url-password, format, "
+		    "crc32-base62, grafana-cloud or bedrock)",
 		    r->name, r->check);
 		n++;
 	}
@@ -253,7 +258,7 @@ is_placeholder(const uint8_t *p, size_t len)
 		"redacted", "bearer", "basic", "yes", "no", "pwd", NULL
 	};
 	static const char *const parts[] = {
-		"${", "{{", "<", ">", "%s", "%(", "$(", "***", "xxx", "...",
+		"${", "{{", "<", ">", "%s", "%(", "$(", "***", "...",
 		"changeme", "change_me", "change-me", "example", "redacted",
 		"placeholder", "your_", "your-", "dummy", "replace_me",
 		"replace-me", "replace_with", "replace-with", "fixme", "todo",
@@ -263,14 +268,21 @@ is_placeholder(const uint8_t *p, size_t len)
 
 	if (len == 0 || p[0] == '$' || p[0] == '%' || p[0] == '`')
 		return true;
-	/* A URL or code template: {USER}, {PASS}, {0} */
-	if (len >= 3 && p[0] == '{' && p[len - 1] == '}')
+	/* A URL or code template: {USER}, {PASS}, {0}, [PASSWORD] */
+	if (len >= 3 && ((p[0] == '{' && p[len - 1] == '}') ||
+	    (p[0] == '[' && p[len - 1] == ']')))
 		return true;
 	for (i = 0; exact[i] != NULL; i++)
 		if (ieq(p, len, exact[i]))
 			return true;
 	for (i = 0; parts[i] != NULL; i++)
 		if (icontains(p, len, parts[i]))
+			return true;
+	/* A template's "xxx" is written in one case; random text mixes
+	 * them ("yXxxXMa") often enough to lose real keys. */
+	for (i = 0; i + 3 <= len; i++)
+		if ((p[i] == 'x' || p[i] == 'X') && p[i + 1] == p[i] &&
+		    p[i + 2] == p[i])
 			return true;
 	for (i = 1; i < len && p[i] == p[0]; i++)
 		;
@@ -374,6 +386,47 @@ is_identifier(const uint8_t *p, size_t len)
 	return seps >= 2 && upper == 0;
 }
 
+#define RULES_NAME_SEGMENT	8	/* longest word in a dashed name */
+
+/*
+ * A file path: a leading '/' and none of base64's '+' and '=', which a
+ * base64 secret that happens to start with '/' usually holds.
+ */
+static bool
+is_path(const uint8_t *p, size_t len)
+{
+	return len > 0 && p[0] == '/' && memchr(p, '+', len) == NULL &&
+	    memchr(p, '=', len) == NULL;
+}
+
+/*
+ * A name a deployment gives things, not a token: lower-case segments
+ * joined by dashes, each a short word or a number ("cmp2-qat-1208358310",
+ * "app-weu-kv-01"). A random token's segments are long runs that mix
+ * letters and digits.
+ */
+static bool
+is_dashed_name(const uint8_t *p, size_t len)
+{
+	size_t i, start = 0, dashes = 0, letters = 0;
+
+	for (i = 0; i <= len; i++) {
+		if (i == len || p[i] == '-') {
+			if (i == start || (letters > 0 && i - start >
+			    RULES_NAME_SEGMENT))
+				return false;
+			dashes += i < len;
+			start = i + 1;
+			letters = 0;
+		} else if (p[i] >= 'a' && p[i] <= 'z') {
+			letters++;
+		} else if (p[i] < '0' || p[i] > '9') {
+			return false;
+		}
+	}
+	return dashes >= 2;
+}
+
 /* A plain word: letters only, all lower case or capitalised. */
 static bool
 is_word(const uint8_t *p, size_t len, const struct classes *c)
@@ -422,6 +475,12 @@ rules_check_secret(enum rule_check check, const uint8_t *p, size_t len)
 		return true;
 	case CHECK_FORMAT:
 		return !is_fake(p, len, 8, false);
+	case CHECK_CRC32_BASE62:
+		return tokfmt_crc32_base62(p, len);
+	case CHECK_GRAFANA:
+		return tokfmt_grafana(p, len);
+	case CHECK_BEDROCK:
+		return tokfmt_bedrock(p, len);
 	case CHECK_ENTROPY:
 		return len >= 16 && c.upper > 0 && c.lower > 0 &&
 		    entropy(p, len) >= 3.5;
@@ -429,8 +488,11 @@ rules_check_secret(enum rule_check check, const uint8_t *p, size_t len)
 		return !is_placeholder(p, len) && c.digit != len;
 	case CHECK_PASSWORD:
 		/* A path is where a password is kept (--password-file),
-		 * not the password. */
-		return len >= 4 && !is_placeholder(p, len) && p[0] != '/';
+		 * not the password. "pass" is what examples write after
+		 * user: (curl --user user:pass); in a URL's userinfo it
+		 * is still masked (CHECK_URL_PASSWORD, docs/redact.md). */
+		return len >= 4 && !is_placeholder(p, len) &&
+		    !is_path(p, len) && !ieq(p, len, "pass");
 	case CHECK_TOKEN:
 		return len >= 8 && !is_placeholder(p, len) &&
 		    !is_word(p, len, &c) && !is_fake(p, len, 8, true);
@@ -446,7 +508,7 @@ rules_check_secret(enum rule_check check, const uint8_t *p, size_t len)
 			return false;
 		if (p[0] == '/' || icontains(p, len, "://") ||
 		    has_version(p, len) || is_identifier(p, len) ||
-		    icontains(p, len, "arn:"))
+		    is_dashed_name(p, len) || icontains(p, len, "arn:"))
 			return false;
 		if (c.hex == len)
 			return entropy(p, len) >= 3.0;
@@ -571,8 +633,10 @@ rules_add(struct redact_rules *rs, const struct conf_rule *cr, bool builtin)
 			goto nomem;
 		r->nstopwords++;
 	}
-	/* The PEM block rule also masks blocks that span lines. */
-	r->pem = builtin && strcmp(cr->name, "private-key") == 0;
+	/* The PEM block rule and the PuTTY key rule also mask blocks
+	 * that span lines (stream.c). */
+	r->pem = builtin && (strcmp(cr->name, "private-key") == 0 ||
+	    strcmp(cr->name, "putty-private-key") == 0);
 	/* A generic detector gives way to a specific rule on a shared span,
 	 * so the marker says what the secret is. */
 	r->weak = builtin && strncmp(cr->name, "generic-", 8) == 0;
@@ -760,7 +824,10 @@ redact_rules_compile(struct redact_rules *rs)
 		ru->code = re;
 		if (ru->nkeywords == 0)
 			rs->always[rs->nalways++] = (uint32_t)i;
-		if (ru->pem) {
+		if (ru->pem && strcmp(ru->name, "putty-private-key") == 0) {
+			rs->has_putty = true;
+			rs->putty_rule = (uint32_t)i;
+		} else if (ru->pem) {
 			rs->has_pem = true;
 			rs->pem_rule = (uint32_t)i;
 		}

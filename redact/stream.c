@@ -21,7 +21,10 @@
  * A PEM private key is masked from BEGIN to END across lines; while its
  * END is missing every line is swallowed, up to REDACT_PEM_MAX_BYTES or
  * REDACT_PEM_MAX_LINES, after which the engine gives up on the block
- * (everything it held was masked) and resumes.
+ * (everything it held was masked) and resumes. Until its body reaches
+ * REDACT_PEM_MIN_BODY base64 characters the block is held, not shown: an
+ * END before that means it was not a key, and its lines go out as
+ * ordinary lines.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +67,13 @@ struct redact_stream {
 	uint64_t	 line;		/* number of the current line, from 1 */
 	bool		 in_pem;	/* inside a PEM block, looking for END */
 	bool		 after_pem;	/* this line's END was swallowed */
+	bool		 pem_pending;	/* a BEGIN line and body held in phold */
+	bool		 no_pem_begin;	/* replaying held lines: no new block */
+	uint8_t		*phold;		/* REDACT_PEM_HOLD_BYTES, lines with '\n' */
+	size_t		 phlen;
+	size_t		 phbegin;	/* length of the BEGIN line in phold */
+	size_t		 pb64;		/* base64 characters of the body */
+	uint64_t	 phlines;	/* lines held */
 	size_t		 pem_bytes;
 	size_t		 pem_lines;
 	struct span	*sp;
@@ -176,6 +186,10 @@ redact_stream_free(struct redact_stream *s)
 		/* Held log text may contain a secret: wipe it. */
 		sodium_memzero(s->buf, s->cap);
 		free(s->buf);
+	}
+	if (s->phold != NULL) {
+		sodium_memzero(s->phold, REDACT_PEM_HOLD_BYTES);
+		free(s->phold);
 	}
 	for (i = 0; i < UNESCAPE_LEVELS; i++) {
 		if (s->ubuf[i] != NULL) {
@@ -515,7 +529,29 @@ pem_marker(const uint8_t *p, size_t n, const char *what)
 	return 0;
 }
 
-/* The end of the first END armour in p[0..n), or 0. */
+/*
+ * PuTTY's key file (PuTTY manual, appendix C): "Private-Lines: N" ends
+ * its line, N base64 lines follow, then "Private-MAC: <hex>". At p: the
+ * length of the header up to the end of the line n, or 0.
+ */
+static size_t
+putty_begin(const uint8_t *p, size_t n)
+{
+	static const char w[] = "Private-Lines: ";
+	size_t i = sizeof(w) - 1;
+
+	if (n <= i || memcmp(p, w, i) != 0)
+		return 0;
+	while (i < n && p[i] >= '0' && p[i] <= '9')
+		i++;
+	return i == sizeof(w) - 1 || i != n ? 0 : i;
+}
+
+/*
+ * The end of the first END armour in p[0..n), or 0: a PEM END line, or
+ * PuTTY's "Private-MAC: " with its hex value (nothing of the block after
+ * the private lines is worth showing).
+ */
 static size_t
 pem_find_end(const uint8_t *p, size_t n)
 {
@@ -526,6 +562,13 @@ pem_find_end(const uint8_t *p, size_t n)
 		if ((m = pem_marker(q, n - (size_t)(q - p), "-----END ")) != 0)
 			return (size_t)(q - p) + m;
 		q++;
+	}
+	if ((q = find_bytes(p, n, "Private-MAC: ")) != NULL) {
+		m = (size_t)(q - p) + 13;
+		while (m < n && ((p[m] >= '0' && p[m] <= '9') ||
+		    (p[m] >= 'a' && p[m] <= 'f')))
+			m++;
+		return m;
 	}
 	return 0;
 }
@@ -653,6 +696,8 @@ find_escaped(struct redact_stream *s, const uint8_t *seg, size_t n)
 	s->seglen = n;
 }
 
+static size_t b64_chars(const uint8_t *, size_t);
+
 /*
  * Fills s->sp with the merged, sorted secrets of seg[0..n). eff is where
  * an unterminated PEM block ends (the line without its '\r'). batched:
@@ -686,20 +731,43 @@ find_spans(struct redact_stream *s, const uint8_t *seg, size_t n, size_t eff,
 	for (i = 0; i < rs->nalways; i++)
 		if (s->hs == NULL || !rs->rules[rs->always[i]].hs)
 			run_rule(s, rs->always[i], 0);
-	if (rs->has_pem && s->first[rs->pem_rule] != SIZE_MAX) {
+	if (rs->has_pem && s->first[rs->pem_rule] != SIZE_MAX &&
+	    !s->no_pem_begin) {
 		const uint8_t *q = seg;
 
 		while ((q = find_bytes(q, n - (size_t)(q - seg),
 		    "-----BEGIN ")) != NULL) {
 			size_t at = (size_t)(q - seg);
 
-			if (pem_marker(q, n - at, "-----BEGIN ") != 0 &&
-			    !covered(s, at) && at < eff) {
+			size_t m = pem_marker(q, n - at, "-----BEGIN "), e;
+			const uint8_t *end;
+
+			if (m != 0 && !covered(s, at) && at < eff &&
+			    (e = pem_find_end(q + m, eff - at - m)) != 0 &&
+			    (end = find_bytes(q + m, e, "-----END ")) != NULL) {
+				/* BEGIN and END on one line: a key only
+				 * with a key's body. */
+				if (b64_chars(q + m, (size_t)(end - q - m)) >=
+				    REDACT_PEM_MIN_BODY)
+					add_span(s, at, at + m + e, rs->pem_rule,
+					    false);
+				q += m + e;
+				continue;
+			}
+			if (m != 0 && !covered(s, at) && at < eff) {
 				add_span(s, at, eff, rs->pem_rule, true);
 				break;
 			}
 			q++;
 		}
+	}
+	if (rs->has_putty && s->first[rs->putty_rule] != SIZE_MAX) {
+		const uint8_t *q = find_bytes(seg, eff, "Private-Lines: ");
+		size_t at = q != NULL ? (size_t)(q - seg) : 0;
+
+		if (q != NULL && putty_begin(q, eff - at) != 0 &&
+		    !covered(s, at))
+			add_span(s, at, eff, rs->putty_rule, true);
 	}
 	for (i = 0; i < s->ntrig; i++)
 		s->first[s->trig[i]] = SIZE_MAX;
@@ -789,6 +857,141 @@ pem_swallow(struct redact_stream *s, size_t n, bool newline)
 		s->in_pem = false;
 }
 
+static size_t
+b64_chars(const uint8_t *p, size_t n)
+{
+	size_t i, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += (p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= 'a' &&
+		    p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') ||
+		    p[i] == '+' || p[i] == '/' || p[i] == '=';
+	return c;
+}
+
+static int process_line(struct redact_stream *, const uint8_t *, size_t,
+    bool, bool, size_t);
+
+/*
+ * The held block is a key (or might be): its BEGIN line goes out as it
+ * would have at once, what precedes the armour and the marker, and the
+ * held body counts as swallowed.
+ */
+static int
+pem_commit(struct redact_stream *s)
+{
+	size_t n = s->phbegin - 1, eff = n, done;
+	int r;
+
+	s->pem_pending = false;
+	if (eff > 0 && s->phold[eff - 1] == '\r')
+		eff--;
+	find_spans(s, s->phold, n, eff, false);
+	if ((r = emit_spans(s, s->phold, 0, n, &done)) != HUSH_OK ||
+	    (done < n && (r = emit(s, s->phold + done, n - done)) !=
+	    HUSH_OK) || (r = emit(s, (const uint8_t *)"\n", 1)) != HUSH_OK)
+		return r;
+	s->line += s->phlines;
+	if (s->in_pem) {
+		s->pem_bytes = s->phlen - s->phbegin;
+		s->pem_lines = s->phlines - 1;
+	}
+	sodium_memzero(s->phold, s->phlen);
+	s->phlen = 0;
+	return HUSH_OK;
+}
+
+/*
+ * The held block ended before it had a key's body: not a key. Its lines
+ * go out as ordinary lines (every other rule still runs on them).
+ */
+static int
+pem_release(struct redact_stream *s)
+{
+	const uint8_t *p = s->phold, *nl;
+	size_t off = 0, k;
+	int r = HUSH_OK;
+
+	s->pem_pending = false;
+	s->no_pem_begin = true;
+	while (off < s->phlen && r >= 0) {
+		nl = memchr(p + off, '\n', s->phlen - off);
+		k = (size_t)(nl - (p + off));
+		if ((r = process_line(s, p + off, k, true, false, 0)) == 1 &&
+		    (r = emit(s, p + off, k + 1)) == HUSH_OK)
+			r = 1;
+		off += k + 1;
+	}
+	s->no_pem_begin = false;
+	sodium_memzero(s->phold, s->phlen);
+	s->phlen = 0;
+	return r < 0 ? r : HUSH_OK;
+}
+
+/*
+ * A line while a block is held: END decides (a key's body: masked; less:
+ * not a key); otherwise the line is held too, until the body is long
+ * enough to be a key or the hold is full, and then the block is masked.
+ * Sets *heldp when the line went into the hold.
+ */
+static int
+pem_pending_line(struct redact_stream *s, const uint8_t *seg, size_t n,
+    bool nl, bool *heldp)
+{
+	size_t eff = n;
+
+	*heldp = false;
+	if (eff > 0 && seg[eff - 1] == '\r')
+		eff--;
+	if (pem_find_end(seg, n) != 0)
+		return s->pb64 >= REDACT_PEM_MIN_BODY ? pem_commit(s) :
+		    pem_release(s);
+	s->pb64 += b64_chars(seg, eff);
+	if (!nl || s->pb64 >= REDACT_PEM_MIN_BODY ||
+	    s->phlen + n + 1 > REDACT_PEM_HOLD_BYTES)
+		return pem_commit(s);
+	memcpy(s->phold + s->phlen, seg, n);
+	s->phlen += n;
+	s->phold[s->phlen++] = '\n';
+	s->phlines++;
+	*heldp = true;
+	return HUSH_OK;
+}
+
+/*
+ * After find_spans on a complete line: when it opens a PEM block whose
+ * body is not yet a key's, holds the line (true) instead of masking it.
+ */
+static bool
+pem_hold(struct redact_stream *s, const uint8_t *seg, size_t n, size_t eff)
+{
+	const struct redact_rules *rs = s->rules;
+	size_t i, m, at;
+
+	if (!rs->has_pem || n + 1 > REDACT_PEM_HOLD_BYTES)
+		return false;
+	for (i = 0; i < s->nsp; i++)
+		if (s->sp[i].pem_open && s->sp[i].rule == rs->pem_rule)
+			break;
+	if (i == s->nsp)
+		return false;
+	at = s->sp[i].s;
+	if ((m = pem_marker(seg + at, n - at, "-----BEGIN ")) == 0 ||
+	    at + m > eff ||
+	    b64_chars(seg + at + m, eff - at - m) >= REDACT_PEM_MIN_BODY)
+		return false;
+	if (s->phold == NULL &&
+	    (s->phold = malloc(REDACT_PEM_HOLD_BYTES)) == NULL)
+		return false;	/* masked at once: fail closed */
+	memcpy(s->phold, seg, n);
+	s->phold[n] = '\n';
+	s->phlen = s->phbegin = n + 1;
+	s->pb64 = b64_chars(seg + at + m, eff - at - m);
+	s->phlines = 1;
+	s->pem_pending = true;
+	return true;
+}
+
 /*
  * One complete line (without its '\n'; nl says whether it had one).
  * Returns 1 when the line is clean and the caller may pass it on as it
@@ -799,9 +1002,16 @@ process_line(struct redact_stream *s, const uint8_t *seg, size_t n, bool nl,
     bool batched, size_t skip)
 {
 	size_t eff, done, e;
-	bool trimmed = false;
+	bool trimmed = false, held;
 	int r;
 
+	if (s->pem_pending) {
+		if ((r = pem_pending_line(s, seg, n, nl, &held)) != HUSH_OK)
+			return r;
+		if (held)
+			return 0;	/* counted when the block is decided */
+		batched = false;	/* the decision scanned other lines */
+	}
 	if (s->in_pem) {
 		if ((e = pem_find_end(seg, n)) == 0) {
 			pem_swallow(s, n, nl);
@@ -826,6 +1036,8 @@ process_line(struct redact_stream *s, const uint8_t *seg, size_t n, bool nl,
 	}
 	s->after_pem = false;
 	find_spans(s, seg, n, eff, batched);
+	if (nl && skip == 0 && !trimmed && pem_hold(s, seg, n, eff))
+		return 0;	/* counted when the block is decided */
 	if (s->nsp == 0 && !trimmed && skip == 0) {
 		if (nl)
 			s->line++;
@@ -856,6 +1068,9 @@ process_window(struct redact_stream *s, const uint8_t *seg, size_t n,
 	size_t cut = n - s->overlap, done, e;
 	int r;
 
+	/* A line this long in a held block: masked, as any long block. */
+	if (s->pem_pending && (r = pem_commit(s)) != HUSH_OK)
+		return r;
 	if (s->in_pem) {
 		if ((e = pem_find_end(seg, n)) == 0) {
 			/* Keep a tail so an END armour split by the window
@@ -1016,7 +1231,8 @@ batch_clean_run(struct redact_stream *s, const uint8_t *buf, size_t len,
 	size_t off, stop;
 
 	*linesp = 0;
-	if (!s->hs_only || s->in_pem || s->after_pem || s->bbase == NULL ||
+	if (!s->hs_only || s->in_pem || s->after_pem || s->pem_pending ||
+	    s->bbase == NULL ||
 	    buf < s->bbase || (off = (size_t)(buf - s->bbase)) >= s->bend)
 		return 0;
 	stop = s->bend;
@@ -1171,6 +1387,9 @@ redact_stream_finish(struct redact_stream *s)
 		s->len = 0;
 		s->shown = 0;
 	}
+	/* END never came: the held block is masked (fail closed). */
+	if (s->pem_pending && (r = pem_commit(s)) != HUSH_OK)
+		return r;
 	return flush_pending(s);
 }
 
@@ -1226,8 +1445,9 @@ redact_stream_idle(struct redact_stream *s)
 
 	if (s->err != 0)
 		return s->err;
-	/* Inside a PEM block the held bytes are being swallowed. */
-	if (s->len <= s->shown || s->in_pem)
+	/* Inside a PEM block the held bytes are being swallowed; a held
+	 * block shows nothing until it is known to be a key or not. */
+	if (s->len <= s->shown || s->in_pem || s->pem_pending)
 		return flush_pending(s);
 	cut = safe_cut(s->buf, s->len);
 	if (cut <= s->shown)
@@ -1244,5 +1464,5 @@ redact_stream_idle(struct redact_stream *s)
 bool
 redact_stream_holding(const struct redact_stream *s)
 {
-	return s->len > s->shown && !s->in_pem;
+	return s->len > s->shown && !s->in_pem && !s->pem_pending;
 }

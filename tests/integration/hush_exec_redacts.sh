@@ -37,8 +37,8 @@ expect_status 0 "the bare value" "$HUSH" exec -e KEY=key -- sh -c 'echo "$KEY"'
 [ "$out" = "[REDACTED:credential:key]" ] && pass "marker names the credential" || fail "marker names the credential: $out"
 expect_status 0 "encodings are masked" "$HUSH" exec -e KEY=key -- sh -c 'printf %s "$KEY" | base64 -w0; echo'
 expect_absent "$(printf %s "$secret" | base64 -w0 | head -c 40)" "base64 of the value masked"
-expect_status 0 "built-in rules apply" "$HUSH" exec -- sh -c 'echo "token ghp_R7kQ2mX9vL4tW8zB1nC6yH3pJ5sD0fG2aE7u"'
-expect_absent "ghp_R7kQ2mX9vL4tW8zB1nC6yH3pJ5sD0fG2aE7u" "a GitHub token not fetched is still masked"
+expect_status 0 "built-in rules apply" "$HUSH" exec -- sh -c 'echo "token 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"'
+expect_absent "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" "a GitHub token not fetched is still masked"
 
 expect_status 0 "-f: a file with the value" "$HUSH" exec -f CREDS=key -- sh -c 'stat -c "%a %s" "$CREDS"; stat -c %a "$(dirname "$CREDS")"; echo "$CREDS" > '"$work/path"'; cmp -s "$CREDS" '"$work/key"' && echo same'
 expect_output "400 ${#secret}" "file is 0400 and holds the value"

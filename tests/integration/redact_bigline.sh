@@ -11,7 +11,7 @@ set -u
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-GH=ghp_R8f2Kq9LmZ3xT7vW1pN4bY6cH0dJ5sA2eG8u
+GH=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
 mib=${HUSH_BIGLINE_MIB:-64}
 half=$((mib / 2 * 1024 * 1024))
 

@@ -8,7 +8,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 umask 022
 fails=0
-GH=ghp_R8f2Kq9LmZ3xT7vW1pN4bY6cH0dJ5sA2eG8u
+GH=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
 
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 ok() { echo "ok: $*"; }

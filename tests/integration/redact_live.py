@@ -10,7 +10,7 @@ import sys
 import time
 
 R = os.environ["HUSH_REDACT"]
-GH = "ghp_R8f2Kq9LmZ3xT7vW1pN4bY6cH0dJ5sA2eG8u"
+GH = "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"
 
 
 def read_until(fd, want, timeout):
@@ -72,7 +72,7 @@ def main():
     else:
         print("ok: partial line shown up to the token")
     # ... and completed, masked, at end of input.
-    p.stdin.write(b"3xT7vW1pN4bY6cH0dJ5sA2eG8u")
+    p.stdin.write(b"3xT7vW1pN4bY6cH0dJ5s4F50fr")
     p.stdin.close()
     rest = p.stdout.read()
     rc = p.wait(timeout=10)

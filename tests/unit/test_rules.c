@@ -651,9 +651,9 @@ rules_user_rule_masks_its_group_and_disable_works(void **state)
 	assert_non_null(rules = redact_rules_new(&c, 0, &errs));
 	assert_int_equal(redact_rules_compile(rules), HUSH_OK);
 	out = redact_text(rules, "id acme_ab12cd34 and "
-	    "ghp_R8f2Kq9LmZ3xT7vW1pN4bY6cH0dJ5sA2eG8u\n");
+	    "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\n");
 	assert_string_equal(out, "id acme_[REDACTED:acme] and "
-	    "ghp_R8f2Kq9LmZ3xT7vW1pN4bY6cH0dJ5sA2eG8u\n");
+	    "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\n");
 	free(out);
 	redact_rules_free(rules);
 	conf_release(&c);

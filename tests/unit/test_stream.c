@@ -19,7 +19,7 @@
 #include "redact/redact.h"
 #include "redact/rules.h"
 
-#define GH	"ghp_R8f2Kq9LmZ3xT7vW1pN4bY6cH0dJ5sA2eG8u"
+#define GH	"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"
 #define GHM	"[REDACTED:github-token]"
 
 struct obuf {
@@ -120,6 +120,18 @@ run_str(const struct redact_rules *rules, const char *in)
 	return (char *)o.p;
 }
 
+/* A PEM block around body, split over two lines, then "ok". */
+static char *
+run_str_fmt(const struct redact_rules *rules, const char *body)
+{
+	char in[512];
+	size_t half = strlen(body) / 2;
+
+	snprintf(in, sizeof(in), "-----BEGIN PRIVATE KEY-----\n%.*s\n%s\n"
+	    "-----END PRIVATE KEY-----\nok\n", (int)half, body, body + half);
+	return run_str(rules, in);
+}
+
 static bool
 contains(const uint8_t *h, size_t hn, const char *needle)
 {
@@ -151,13 +163,19 @@ mixed_input(size_t *np)
 		"token=" GH " done\n",
 		"crlf line " GH "\r\n",
 		"Authorization: Bearer Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5\n",
-		("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAabc\nxyz==\n"
+		("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAabc"
+		    "defghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX\nxyz==\n"
 		    "-----END RSA PRIVATE KEY----- tail\n"),
 		"binary \x00\x01\xff\xfe invalid utf8 \xc3\x28 here\n",
 		"{\"password\":\"hunter2x\",\"ok\":true}\n",
 		"postgres://app:S3cretPassw0rd@db:5432/x\n",
 		"\n",
 		"AKIAABCDEFGHIJKLMNOP wJalrXUtnFEMIK7MDENGbPxRfiCY1234567890ab\n",
+		("PuTTY-User-Key-File-3: ssh-ed25519\nPublic-Lines: 1\n"
+		    "AAAAC3NzaC1lZDI1NTE5\nPrivate-Lines: 2\nAAAAIPuttyPriv1\n"
+		    "AAAAIPuttyPriv2\nPrivate-MAC: 0a1b2c3d\n"),
+		("-----BEGIN PRIVATE KEY-----\nanything\n"
+		    "-----END PRIVATE KEY-----\n"),
 	};
 	size_t cap = 1 << 20, n = 0, i, k;
 	uint8_t *b = malloc(cap + 20000);
@@ -296,7 +314,8 @@ stream_masks_pem_block_from_begin_to_end(void **state)
 	    "AAAAMwAAAAtzc2gtZWQyNTUxOQAAACB\r\n"
 	    "-----END OPENSSH PRIVATE KEY-----\r\n"
 	    "next line\n"
-	    "x -----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n"
+	    "x -----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIGh0cmVlLXByaXZhdGUta2V5"
+	    "LWJ5dGVzLWhlcmUtZm9yLXRlc3RpbmcAAAAAAAA\n"
 	    "-----END EC PRIVATE KEY----- y\n"
 	    "-----BEGIN CERTIFICATE-----\nMIIBcert\n-----END CERTIFICATE-----\n");
 	assert_string_equal(out, "key follows:\n"
@@ -304,6 +323,77 @@ stream_masks_pem_block_from_begin_to_end(void **state)
 	    "next line\n"
 	    "x [REDACTED:private-key]\n y\n"
 	    "-----BEGIN CERTIFICATE-----\nMIIBcert\n-----END CERTIFICATE-----\n");
+	free(out);
+	redact_rules_free(rules);
+}
+
+static void
+stream_masks_putty_private_lines_across_lines(void **state)
+{
+	struct redact_rules *rules = compiled(NULL);
+	char *out;
+
+	(void)state;
+	out = run_str(rules, "PuTTY-User-Key-File-3: ssh-ed25519\r\n"
+	    "Encryption: none\r\n"
+	    "Comment: eddsa-key-20240101\r\n"
+	    "Public-Lines: 2\r\n"
+	    "AAAAC3NzaC1lZDI1NTE5AAAAIMk7p2rQmYd1T9fX3aBcDeFgHiJkLmNoPqRs\r\n"
+	    "AAAAC3NzaC1lZDI1NTE5AAAAIMk7\r\n"
+	    "Private-Lines: 2\r\n"
+	    "AAAAIGh0cmVlLXByaXZhdGUta2V5LWJ5dGVzLWhlcmUtZm9yLXRlc3Rpbmc=\r\n"
+	    "AAAAIFNlY29uZFByaXZhdGVMaW5l\r\n"
+	    "Private-MAC: 3c9d0e5f6a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f7\r\n"
+	    "next line\n"
+	    "docs: Private-Lines: 1 is followed by one line\n"
+	    "Private-Lines: none\n");
+	assert_string_equal(out, "PuTTY-User-Key-File-3: ssh-ed25519\r\n"
+	    "Encryption: none\r\n"
+	    "Comment: eddsa-key-20240101\r\n"
+	    "Public-Lines: 2\r\n"
+	    "AAAAC3NzaC1lZDI1NTE5AAAAIMk7p2rQmYd1T9fX3aBcDeFgHiJkLmNoPqRs\r\n"
+	    "AAAAC3NzaC1lZDI1NTE5AAAAIMk7\r\n"
+	    "[REDACTED:putty-private-key]\r\n"
+	    "next line\n"
+	    "docs: Private-Lines: 1 is followed by one line\n"
+	    "Private-Lines: none\n");
+	free(out);
+	/* No Private-MAC: nothing of the private lines comes out. */
+	out = run_str(rules, "Private-Lines: 1\nAAAAIPrivateBytes\n");
+	assert_string_equal(out, "[REDACTED:putty-private-key]\n");
+	free(out);
+	redact_rules_free(rules);
+}
+
+/* A body too short for any private key: not a key, nothing masked. */
+static void
+stream_pem_block_without_a_key_body_passes(void **state)
+{
+	struct redact_rules *rules = compiled(NULL);
+	const char *notkey = "before\n-----BEGIN PRIVATE KEY-----\nanything\n"
+	    "-----END PRIVATE KEY-----\nafter token=" GH "\n"
+	    "-----BEGIN RSA PRIVATE KEY-----\r\n-----END RSA PRIVATE KEY-----"
+	    "\r\n";
+	char *out, body[80];
+
+	(void)state;
+	out = run_str(rules, notkey);
+	assert_string_equal(out, "before\n-----BEGIN PRIVATE KEY-----\n"
+	    "anything\n-----END PRIVATE KEY-----\n"
+	    "after token=[REDACTED:github-token]\n"
+	    "-----BEGIN RSA PRIVATE KEY-----\r\n-----END RSA PRIVATE KEY-----"
+	    "\r\n");
+	free(out);
+	/* 63 base64 characters are not a key, 64 may be. */
+	memset(body, 'A', 63);
+	body[63] = '\0';
+	assert_non_null(out = run_str_fmt(rules, body));
+	assert_true(strncmp(out, "-----BEGIN PRIVATE KEY-----\nAAAA", 32) == 0);
+	free(out);
+	memset(body, 'A', 64);
+	body[64] = '\0';
+	assert_non_null(out = run_str_fmt(rules, body));
+	assert_string_equal(out, "[REDACTED:private-key]\nok\n");
 	free(out);
 	redact_rules_free(rules);
 }
@@ -556,6 +646,7 @@ vs_input(size_t *np)
 		"sk-ant-api03-", ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkw"
 		"In0."), "c2lnbmF0dXJlX2hlcmVfeHl6", "postgres://u:", "@db/x",
 		"-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----",
+		"Private-Lines: 3", "Private-MAC: 0a1b2c", "PuTTY-User-Key-File-3: ",
 		"anchored-", "abcdef123456", "zq9", "QWERTY", "42", "mytok=",
 		"mytok:", "ABCDEFGHIJ", "pq_", "deadbeef", "hdr: ",
 		"Zm9vYmFyYmF6cXV4", "bk123456", "empty", "xoxb-", "12345-",
@@ -704,7 +795,7 @@ stream_idle_holds_a_token_that_may_still_grow(void **state)
 {
 	struct redact_rules *rules = compiled(NULL);
 	const char *parts[] = { "progress 45% token=ghp_R8f2",
-	    "Kq9LmZ3xT7vW1pN4bY6cH0dJ5sA2eG8u done\n" };
+	    "Kq9LmZ3xT7vW1pN4bY6cH0dJ5s4F50fr done\n" };
 	const char *quoted[] = { "login password=\"correct horse",
 	    " battery staple\" ok\n" };
 	char *shown = NULL, *out;
@@ -822,6 +913,8 @@ main(void)
 		cmocka_unit_test(stream_passes_other_bytes_unchanged),
 		cmocka_unit_test(stream_masks_secret_without_final_newline),
 		cmocka_unit_test(stream_masks_pem_block_from_begin_to_end),
+		cmocka_unit_test(stream_masks_putty_private_lines_across_lines),
+		cmocka_unit_test(stream_pem_block_without_a_key_body_passes),
 		cmocka_unit_test(stream_pem_without_end_fails_closed),
 		cmocka_unit_test(
 		    stream_long_line_masks_secret_at_every_window_position),

@@ -24,6 +24,10 @@ cleanup() {
 }
 trap cleanup EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+# PIN=1: servers on CPU 1, the load on CPU 0, so that on a 2-core machine
+# the scheduler does not move them onto one core now and then
+srv=(); cli=()
+if [ "${PIN:-0}" = 1 ]; then srv=(taskset -c 1); cli=(taskset -c 0); fi
 
 head -c 90 /dev/urandom | base64 -w0 | head -c 120 > "$work/cred"
 [ "$(wc -c < "$work/cred")" = 120 ]
@@ -74,9 +78,9 @@ http {
 }
 EOF
 
-"$hushd" -c "$work/hush.ini" 2>"$work/hushd.err" &
+"${srv[@]}" "$hushd" -c "$work/hush.ini" 2>"$work/hushd.err" &
 hpid=$!; pids+=("$hpid")
-nginx -c "$work/nginx.conf" -p "$work/nginx" 2>"$work/nginx.err" &
+"${srv[@]}" nginx -c "$work/nginx.conf" -p "$work/nginx" 2>"$work/nginx.err" &
 pids+=("$!")
 for _ in $(seq 100); do
 	[ -S "$work/bench.sock" ] && [ -S "$work/nginx.sock" ] && break
@@ -86,20 +90,20 @@ curl -sf --unix-socket "$work/bench.sock" http://h/v1/credentials/bench | cmp - 
 curl -sf --unix-socket "$work/nginx.sock" http://h/v1/credentials/bench | cmp - "$work/cred"
 
 echo "== 50 keep-alive connections, ${secs}s each"
-"$load" -s "$work/nginx.sock" -c 50 -t "$secs" | sed 's/^/nginx: /'
-"$load" -s "$work/bench.sock" -c 50 -t "$secs" | sed 's/^/hushd: /'
+"${cli[@]}" "$load" -s "$work/nginx.sock" -c 50 -t "$secs" | sed 's/^/nginx: /'
+"${cli[@]}" "$load" -s "$work/bench.sock" -c 50 -t "$secs" | sed 's/^/hushd: /'
 echo "audit lines written: $(wc -l < "$work/audit.jsonl")"
 
 echo "== second client (100 req/s, own socket) while 50 connections flood"
-"$load" -s "$work/bench.sock" -c 50 -t "$secs" > "$work/flood.out" &
+"${cli[@]}" "$load" -s "$work/bench.sock" -c 50 -t "$secs" > "$work/flood.out" &
 flood=$!
-"$load" -s "$work/probe.sock" -c 1 -r 100 -t "$((secs - 1))" | sed 's/^/probe: /'
+"${cli[@]}" "$load" -s "$work/probe.sock" -c 1 -r 100 -t "$((secs - 1))" | sed 's/^/probe: /'
 wait "$flood"
 sed 's/^/flood: /' "$work/flood.out"
 
 echo "== 10,000 idle connections"
 rss0=$(awk '/VmRSS/ {print $2}' "/proc/$hpid/status")
-"$load" -s "$work/bench.sock" -i 10000 -t 10 > "$work/idle.out" &
+"${cli[@]}" "$load" -s "$work/bench.sock" -i 10000 -t 10 > "$work/idle.out" &
 idle=$!
 sleep 8
 rss1=$(awk '/VmRSS/ {print $2}' "/proc/$hpid/status")

@@ -5,6 +5,7 @@
 # answer over a Unix socket, not nginx reading a file from disk.
 #
 #   tests/bench/hushd_vs_nginx.sh BUILD_DIR [SECONDS]
+#   PIN=1 tests/bench/hushd_vs_nginx.sh ...   servers on CPU 1, load on CPU 0
 #
 # Prints: throughput and p99 at 50 connections for each; a second client's
 # p99 (100 requests/s on its own socket) while another client floods with

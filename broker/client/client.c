@@ -168,8 +168,7 @@ out:
 	return r;
 }
 
-/* The "error" of a JSON error body, for messages; never a value. */
-static void
+void
 client_errmsg(const struct secbuf *body, char *out, size_t cap)
 {
 	json_t *j, *e;

@@ -33,6 +33,12 @@ int client_credential(const char *sock, const char *name, const char *cmd,
     struct secbuf **valuep);
 
 /* The commands: argv[0] is the command name. Return exit statuses. */
+/*
+ * The "error" of hushd's JSON error body into out (printable ASCII only:
+ * it goes to a terminal), or "no reason given". Never a value.
+ */
+void client_errmsg(const struct secbuf *body, char *out, size_t cap);
+
 int client_get_main(int argc, char **argv);
 int client_list_main(int argc, char **argv);
 int client_exec_main(int argc, char **argv);

@@ -98,27 +98,6 @@ forward_parse(const char *spec, char *name, size_t namelen,
 	return HUSH_OK;
 }
 
-/* The "error" of a JSON error body, printable ASCII, for messages. */
-static void
-fwd_errmsg(const struct secbuf *body, char *out, size_t cap)
-{
-	json_t *j, *e;
-	const char *s;
-	size_t i, n = 0;
-
-	snprintf(out, cap, "no reason given");
-	if ((j = json_loadb((const char *)secbuf_data(body), secbuf_len(body),
-	    0, NULL)) == NULL)
-		return;
-	if ((e = json_object_get(j, "error")) != NULL &&
-	    (s = json_string_value(e)) != NULL) {
-		for (i = 0; s[i] != '\0' && n + 1 < cap; i++)
-			out[n++] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
-		out[n] = '\0';
-	}
-	json_decref(j);
-}
-
 /*
  * hushd's answer for the upstream into env: every name checked, a
  * missing "url_env" or a null "key_env" keeps the built-in one.
@@ -177,7 +156,7 @@ forward_names(const char *sock, const char *name, const char *cmd,
 		return HUSH_ERR_IO;
 	}
 	if (status != 200) {
-		fwd_errmsg(body, why, sizeof(why));
+		client_errmsg(body, why, sizeof(why));
 		fprintf(stderr, "hush %s: --upstream %s: hushd refused: %d %s\n",
 		    cmd, name, status, why);
 		secbuf_unref(body);

@@ -18,6 +18,7 @@
 # hushd binary (an older build, for a before/after). The callgrind files
 # are kept in CG_DIR if set (for callgrind_annotate).
 set -eu
+. "$(dirname "$0")/nginx_return.sh"
 build=${1:?usage: $0 BUILD_DIR [REQUESTS] [CONNS]}
 n=${2:-200000}
 conns=${3:-50}
@@ -48,35 +49,8 @@ source = file:$work/cred
 EOF
 chmod 600 "$work/hush.ini"
 
-mkdir -p "$work/nginx"
-cred=$(cat "$work/cred")
 # one process that serves (master_process off): the counters see it all
-cat > "$work/nginx.conf" <<EOF
-worker_processes 1;
-master_process off;
-user root root;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	client_body_temp_path $work/nginx;
-	proxy_temp_path $work/nginx;
-	fastcgi_temp_path $work/nginx;
-	uwsgi_temp_path $work/nginx;
-	scgi_temp_path $work/nginx;
-	keepalive_requests 1000000;
-	server {
-		listen unix:$work/nginx.sock;
-		default_type application/octet-stream;
-		add_header Cache-Control no-store;
-		location = /v1/credentials/bench {
-			return 200 "$cred";
-		}
-	}
-}
-EOF
+nginx_return_conf "$work" 1024 "master_process off;"
 
 # start NAME [WRAPPER...]: the server, its pid in $spid, once it answers
 start() {

@@ -11,6 +11,7 @@
 # p99 (100 requests/s on its own socket) while another client floods with
 # 50 connections; hushd's resident memory with 10,000 idle connections.
 set -eu
+. "$(dirname "$0")/nginx_return.sh"
 build=${1:?usage: $0 BUILD_DIR [SECONDS]}
 secs=${2:-5}
 hushd=$build/broker/hushd
@@ -50,34 +51,7 @@ source = file:$work/cred
 EOF
 chmod 600 "$work/hush.ini"
 
-mkdir -p "$work/nginx"
-# base64 holds no '"', '\\' or '$': the value goes into the return verbatim
-cred=$(cat "$work/cred")
-cat > "$work/nginx.conf" <<EOF
-worker_processes 1;
-user root root;  # the work directory is private (0700)
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 20000; }
-http {
-	access_log off;
-	client_body_temp_path $work/nginx;
-	proxy_temp_path $work/nginx;
-	fastcgi_temp_path $work/nginx;
-	uwsgi_temp_path $work/nginx;
-	scgi_temp_path $work/nginx;
-	keepalive_requests 1000000;
-	server {
-		listen unix:$work/nginx.sock;
-		default_type application/octet-stream;
-		add_header Cache-Control no-store;
-		location = /v1/credentials/bench {
-			return 200 "$cred";
-		}
-	}
-}
-EOF
+nginx_return_conf "$work" 20000
 
 "${srv[@]}" "$hushd" -c "$work/hush.ini" 2>"$work/hushd.err" &
 hpid=$!; pids+=("$hpid")

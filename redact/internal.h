@@ -161,6 +161,13 @@ struct redact_rules {
 	uint32_t	 pem_rule;
 	bool		 has_putty;	/* PuTTY's Private-Lines block */
 	uint32_t	 putty_rule;
+	/*
+	 * One byte per rule: whether its pattern has been JIT-compiled.
+	 * JIT compilation is half of start-up and most rules never run on
+	 * a given stream, so a rule is JIT-compiled the first time it runs
+	 * (rules_exec); hence one thread per rule set (redact.h).
+	 */
+	uint8_t		*jitted;
 	void		*mctx;		/* pcre2_match_context */
 	void		*jit_stack;	/* pcre2_jit_stack */
 	uint32_t	 max_groups;
@@ -206,6 +213,10 @@ void rules_md_free(struct rules_md *md);
 int rules_exec(const struct redact_rules *rules, size_t r,
     struct rules_md *md, const uint8_t *subj, size_t len, size_t start,
     size_t *sstart, size_t *send, size_t *nextp);
+
+/* Whether rule r's pattern has JIT code yet (it gets it on its first
+ * rules_exec). For tests. */
+bool rules_jit_ready(const struct redact_rules *rules, size_t r);
 
 /* Whether a candidate secret passes the rule's check. */
 bool rules_check_secret(enum rule_check check, const uint8_t *p, size_t len);

@@ -3,7 +3,13 @@
  * own stderr and hush exec).
  *
  * A rule set is built once (built-in pack, [rule] sections, literal
- * values), compiled, and then shared read-only by any number of streams.
+ * values), compiled, and then shared by any number of streams of ONE
+ * thread: a rule's pattern is JIT-compiled the first time it runs (most
+ * rules never run on a given stream, and JIT-compiling them all was half
+ * of start-up), which writes to the rule set. hushd (its loop thread),
+ * hush exec and hush-redact each use a rule set from one thread; a
+ * program that feeds streams from several threads needs a rule set per
+ * thread.
  * A stream is pure: bytes in through redact_stream_feed, redacted bytes out
  * through the sink; it does no I/O itself. Output is identical whatever
  * the chunking of the input, and memory is bounded by max_line.

@@ -156,31 +156,43 @@ check_rule_keys(const struct conf_rule *r, struct conf_errs *errs)
 	return n;
 }
 
-size_t
-rules_check_conf(const struct hush_conf *conf, struct conf_errs *errs)
+/* Loads the built-in pack; its errors are a bug of the build, reported
+ * as such. Returns the number of errors added. */
+static size_t
+check_pack_load(struct pack *pk, struct conf_errs *errs)
 {
 	struct conf_loc noloc = { NULL, 0 };
 	struct conf_errs packerrs;
-	struct pack pk;
+	size_t i, n;
+
+	conf_errs_init(&packerrs);
+	if (pack_load(pk, &packerrs) == HUSH_OK) {
+		conf_errs_release(&packerrs);
+		return 0;
+	}
+	for (i = 0; i < packerrs.n; i++)
+		conf_errs_add(errs, noloc, "built-in pack: %s",
+		    packerrs.msgs[i]);
+	n = packerrs.n > 0 ? packerrs.n : 1;
+	conf_errs_release(&packerrs);
+	return n;
+}
+
+/* rules_check_conf against an already loaded pack (redact_rules_new
+ * parses the pack once for both). */
+static size_t
+check_conf(const struct hush_conf *conf, const struct pack *pk,
+    struct conf_errs *errs)
+{
 	const char **names = NULL;
 	char msg[320];
 	size_t i, n = 0;
 
-	conf_errs_init(&packerrs);
-	if (pack_load(&pk, &packerrs) != HUSH_OK) {
-		/* A bug of the build, not of this configuration. */
-		for (i = 0; i < packerrs.n; i++)
-			conf_errs_add(errs, noloc, "built-in pack: %s",
-			    packerrs.msgs[i]);
-		conf_errs_release(&packerrs);
-		return packerrs.n > 0 ? packerrs.n : 1;
-	}
-	conf_errs_release(&packerrs);
 	for (i = 0; i < conf->nrules; i++) {
 		const struct conf_rule *r = &conf->rules[i];
 
 		/* A user rule may replace a built-in one that is off. */
-		if (pack_find(&pk, r->name) != NULL && conf->redact.builtin &&
+		if (pack_find(pk, r->name) != NULL && conf->redact.builtin &&
 		    !is_disabled(conf, r->name)) {
 			conf_errs_add(errs, r->where.section, "rule \"%s\" has "
 			    "the name of a built-in rule; choose another "
@@ -192,10 +204,10 @@ rules_check_conf(const struct hush_conf *conf, struct conf_errs *errs)
 	for (i = 0; i < conf->redact.ndisable; i++) {
 		const char *d = conf->redact.disable[i], *s = NULL;
 
-		if (pack_find(&pk, d) != NULL)
+		if (pack_find(pk, d) != NULL)
 			continue;
 		if (names == NULL)
-			names = pack_names(&pk);
+			names = pack_names(pk);
 		if (names != NULL)
 			s = val_suggest(d, names);
 		if (s != NULL)
@@ -209,7 +221,6 @@ rules_check_conf(const struct hush_conf *conf, struct conf_errs *errs)
 		n++;
 	}
 	free(names);
-	pack_release(&pk);
 	if (conf->redact.format != NULL &&
 	    rules_check_format(conf->redact.format, msg, sizeof(msg)) !=
 	    HUSH_OK) {
@@ -217,6 +228,19 @@ rules_check_conf(const struct hush_conf *conf, struct conf_errs *errs)
 		    "format"), "%s", msg);
 		n++;
 	}
+	return n;
+}
+
+size_t
+rules_check_conf(const struct hush_conf *conf, struct conf_errs *errs)
+{
+	struct pack pk;
+	size_t n;
+
+	if ((n = check_pack_load(&pk, errs)) != 0)
+		return n;
+	n = check_conf(conf, &pk, errs);
+	pack_release(&pk);
 	return n;
 }
 
@@ -654,12 +678,20 @@ redact_rules_new(const struct hush_conf *conf, unsigned flags,
 	struct redact_rules *rs;
 	struct conf_loc noloc = { NULL, 0 };
 	const char *fmt = CONF_DEFAULT_FORMAT;
+	const struct conf_rule *cr;
+	struct pack pk;
 	char msg[320];
 	size_t i;
 	bool builtin = !(flags & REDACT_NO_BUILTIN);
 
+	/* Parsed once, for checking conf's rule names and for the rules:
+	 * a parse is a fifth of start-up. */
+	memset(&pk, 0, sizeof(pk));
+	if ((conf != NULL || builtin) && check_pack_load(&pk, errs) != 0)
+		return NULL;
 	if ((rs = calloc(1, sizeof(*rs))) == NULL) {
 		conf_errs_add(errs, noloc, "out of memory");
+		pack_release(&pk);
 		return NULL;
 	}
 	rs->min_literal = CONF_DEFAULT_MIN_LITERAL;
@@ -671,7 +703,7 @@ redact_rules_new(const struct hush_conf *conf, unsigned flags,
 		rs->max_line = conf->redact.max_line;
 		if (!conf->redact.builtin)
 			builtin = false;
-		if (rules_check_conf(conf, errs) != 0)
+		if (check_conf(conf, &pk, errs) != 0)
 			goto fail;
 		if (redact_fp_key(conf->redact.fingerprint_key_file,
 		    &rs->fp_key, msg, sizeof(msg)) != HUSH_OK) {
@@ -688,28 +720,20 @@ redact_rules_new(const struct hush_conf *conf, unsigned flags,
 		rs->max_line = CONF_MIN_MAX_LINE;
 	if ((rs->format = strdup(fmt)) == NULL)
 		goto nomem;
-	if (builtin) {
-		struct pack pk;
-		const struct conf_rule *cr;
-
-		if (pack_load(&pk, errs) != HUSH_OK)
-			goto fail;
-		for (i = 0; (cr = pack_rule(&pk, i)) != NULL; i++) {
-			if (is_disabled(conf, cr->name))
-				continue;
-			if (rules_add(rs, cr, true) != HUSH_OK) {
-				pack_release(&pk);
-				goto nomem;
-			}
-		}
-		pack_release(&pk);
+	for (i = 0; builtin && (cr = pack_rule(&pk, i)) != NULL; i++) {
+		if (is_disabled(conf, cr->name))
+			continue;
+		if (rules_add(rs, cr, true) != HUSH_OK)
+			goto nomem;
 	}
+	pack_release(&pk);
 	if (conf != NULL && redact_rules_add_conf(rs, conf, errs) != HUSH_OK)
 		goto fail;
 	return rs;
 nomem:
 	conf_errs_add(errs, noloc, "out of memory");
 fail:
+	pack_release(&pk);
 	redact_rules_free(rs);
 	return NULL;
 }
@@ -803,7 +827,8 @@ redact_rules_compile(struct redact_rules *rs)
 
 	if (rs->compiled)
 		return HUSH_ERR_INTERNAL;
-	if ((rs->always = calloc(rs->nrules + 1, sizeof(uint32_t))) == NULL)
+	if ((rs->always = calloc(rs->nrules + 1, sizeof(uint32_t))) == NULL ||
+	    (rs->jitted = calloc(rs->nrules + 1, 1)) == NULL)
 		return HUSH_ERR_NOMEM;
 	rs->max_groups = 1;
 	for (i = 0; i < rs->nrules; i++) {
@@ -814,9 +839,6 @@ redact_rules_compile(struct redact_rules *rs)
 		    PCRE2_ZERO_TERMINATED, 0, &code, &off, NULL);
 		if (re == NULL)
 			return HUSH_ERR_INVALID;
-		/* Without JIT (some architectures) the interpreter runs the
-		 * same pattern under the same limits. */
-		(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
 		ncap = 0;
 		(void)pcre2_pattern_info(re, PCRE2_INFO_CAPTURECOUNT, &ncap);
 		if (ncap + 1 > rs->max_groups)
@@ -854,6 +876,7 @@ redact_rules_free(struct redact_rules *rs)
 	}
 	free(rs->lits);
 	free(rs->always);
+	free(rs->jitted);
 	scan_release(&rs->scan);
 	free(rs->format);
 	secbuf_unref(rs->fp_key);
@@ -919,6 +942,15 @@ rules_md_free(struct rules_md *m)
 	free(m);
 }
 
+bool
+rules_jit_ready(const struct redact_rules *rs, size_t ri)
+{
+	size_t sz = 0;
+
+	return pcre2_pattern_info(rs->rules[ri].code, PCRE2_INFO_JITSIZE,
+	    &sz) == 0 && sz > 0;
+}
+
 int
 rules_exec(const struct redact_rules *rs, size_t ri, struct rules_md *m,
     const uint8_t *subj, size_t len, size_t start, size_t *sstart,
@@ -929,6 +961,12 @@ rules_exec(const struct redact_rules *rs, size_t ri, struct rules_md *m,
 	uint32_t g = ru->group;
 	int rc;
 
+	if (!rs->jitted[ri]) {
+		/* Without JIT (some architectures, no memory) the interpreter
+		 * runs the same pattern under the same limits. */
+		(void)pcre2_jit_compile(ru->code, PCRE2_JIT_COMPLETE);
+		rs->jitted[ri] = 1;
+	}
 	rc = pcre2_match(ru->code, subj, len, start, 0, m->md, m->mctx);
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;

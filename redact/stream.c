@@ -90,6 +90,11 @@ struct redact_stream {
 	size_t		 markcap;
 	uint8_t		*ubuf[UNESCAPE_LEVELS];	/* decoded views, cap bytes */
 	uint32_t	*umap[UNESCAPE_LEVELS];	/* view -> line offsets */
+	/* How far buf and each view were ever written: only that is wiped
+	 * at the end, since wiping (and so faulting in) a whole untouched
+	 * megabyte was a tenth of hush-redact's start-up. */
+	size_t		 bufdirty;
+	size_t		 udirty[UNESCAPE_LEVELS];
 	const uint8_t	*pend;		/* clean input not yet passed on */
 	size_t		 pendlen;
 	int		 err;
@@ -184,7 +189,7 @@ redact_stream_free(struct redact_stream *s)
 		return;
 	if (s->buf != NULL) {
 		/* Held log text may contain a secret: wipe it. */
-		sodium_memzero(s->buf, s->cap);
+		sodium_memzero(s->buf, s->bufdirty);
 		free(s->buf);
 	}
 	if (s->phold != NULL) {
@@ -194,7 +199,7 @@ redact_stream_free(struct redact_stream *s)
 	for (i = 0; i < UNESCAPE_LEVELS; i++) {
 		if (s->ubuf[i] != NULL) {
 			/* A decoded view holds the secrets it showed. */
-			sodium_memzero(s->ubuf[i], s->cap);
+			sodium_memzero(s->ubuf[i], s->udirty[i]);
 			free(s->ubuf[i]);
 		}
 		free(s->umap[i]);
@@ -213,6 +218,14 @@ redact_stream_free(struct redact_stream *s)
 		free(s->mark);
 	}
 	free(s);
+}
+
+/* After a write into buf[0..len). */
+static void
+note_dirty(struct redact_stream *s)
+{
+	if (s->len > s->bufdirty)
+		s->bufdirty = s->len;
 }
 
 /* Output */
@@ -665,6 +678,8 @@ find_escaped(struct redact_stream *s, const uint8_t *seg, size_t n)
 		}
 		if (len > s->cap)
 			break;	/* cannot happen: a segment fits the buffer */
+		if (len > s->udirty[lv])
+			s->udirty[lv] = len;	/* a view is no longer */
 		len = unescape_decode(in, len, inmap, s->ubuf[lv], s->umap[lv]);
 		before = s->nsp;
 		s->seg = s->ubuf[lv];
@@ -1301,6 +1316,7 @@ redact_stream_feed(struct redact_stream *s, const uint8_t *buf, size_t len)
 				k = (size_t)(nl - buf);
 			memcpy(s->buf + s->len, buf, k);
 			s->len += k;
+			note_dirty(s);
 			buf += k;
 			len -= k;
 			if (nl != NULL) {
@@ -1358,11 +1374,13 @@ redact_stream_feed(struct redact_stream *s, const uint8_t *buf, size_t len)
 				return r;
 			memcpy(s->buf, buf + used, s->cap - used);
 			s->len = s->cap - used;
+			note_dirty(s);
 			buf += s->cap;
 			len -= s->cap;
 		} else {
 			memcpy(s->buf, buf, len);
 			s->len = len;
+			note_dirty(s);
 			len = 0;
 		}
 	}

@@ -904,6 +904,44 @@ stream_idle_output_is_independent_of_chunking(void **state)
 	redact_rules_free(rules);
 }
 
+static size_t
+rule_index(const struct redact_rules *rules, const char *name)
+{
+	struct redact_rule_info ri;
+	size_t i;
+
+	for (i = 0; i < redact_rules_count(rules); i++) {
+		assert_int_equal(redact_rules_info(rules, i, &ri), HUSH_OK);
+		if (strcmp(ri.name, name) == 0)
+			return i;
+	}
+	fail_msg("no rule %s", name);
+	return 0;
+}
+
+/* JIT-compiling every pattern was half of hush-redact's start-up: a rule
+ * gets JIT code when it first runs, and one that never runs never does. */
+static void
+stream_jit_compiles_a_rule_when_it_first_runs(void **state)
+{
+	struct redact_rules *rules = compiled(NULL);
+	size_t gh = rule_index(rules, "github-token");
+	size_t age = rule_index(rules, "age-secret-key");
+	static const char in[] = "token=" GH "\n";
+	struct obuf o;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < redact_rules_count(rules); i++)
+		assert_false(rules_jit_ready(rules, i));
+	o = run_chunks(rules, (const uint8_t *)in, sizeof(in) - 1, NULL, 0);
+	assert_string_equal((char *)o.p, "token=" GHM "\n");
+	assert_true(rules_jit_ready(rules, gh));
+	assert_false(rules_jit_ready(rules, age));
+	free(o.p);
+	redact_rules_free(rules);
+}
+
 int
 main(void)
 {
@@ -932,6 +970,7 @@ main(void)
 		    stream_idle_masks_a_secret_begun_before_the_cut),
 		cmocka_unit_test(
 		    stream_idle_output_is_independent_of_chunking),
+		cmocka_unit_test(stream_jit_compiles_a_rule_when_it_first_runs),
 	};
 
 	if (hush_harden_process() != HUSH_OK)

@@ -1,8 +1,9 @@
 /*
  * hush-redact: the log filter. Reads FILEs or stdin, writes the redacted
- * stream to stdout. Output leaves as soon as a line is complete and no
- * more input is waiting (so `tail -f | hush-redact` stays live), and in
- * large blocks while input keeps coming. A partial line (a prompt, a
+ * stream to stdout. What one read produced leaves in one writev before
+ * the next read, so a line that was read and decided never waits for
+ * more input (`tail -f | hush-redact` stays live), and a fast stream
+ * goes out in blocks of a read's size. A partial line (a prompt, a
  * progress bar) that waits REDACT_IDLE_MS for more input goes out up to
  * a safe cut (redact_stream_idle).
  */
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -28,15 +30,25 @@
 #include "redact/rules.h"
 
 #define MAIN_IBUF		(256 * 1024)
-#define MAIN_OBUF		(256 * 1024)
-#define MAIN_DIRECT		(32 * 1024)	/* write pieces this big as they are */
+#define MAIN_OBUF		(64 * 1024)	/* markers and held lines */
+#define MAIN_IOV		256		/* pieces per writev (<= IOV_MAX) */
 #define MAIN_MAX_LITFILE	(16 << 20)
 #define MAIN_MAX_RULEFILES	64
 #define MAIN_MAX_STATS		8192
 
+/*
+ * Output of one read: the pieces the stream passes on, in order. Clean
+ * runs point into the input buffer (unchanged until the next read, so
+ * they are referenced, not copied); other pieces (markers, a held line
+ * from the stream's buffer, which change as soon as the sink returns)
+ * are copied into buf.
+ */
 struct out {
+	struct iovec	 iov[MAIN_IOV];
+	int		 niov;
 	uint8_t		*buf;
 	size_t		 len;
+	uintptr_t	 in_lo, in_hi;	/* the input buffer's bytes */
 	bool		 epipe;		/* the reader went away: stop quietly */
 	bool		 failed;
 };
@@ -86,11 +98,12 @@ usage(FILE *f)
 static void
 out_flush(struct out *o)
 {
-	size_t off = 0;
+	struct iovec *v = o->iov;
+	int nv = o->niov;
 	ssize_t n;
 
-	while (off < o->len && !o->epipe && !o->failed) {
-		n = write(STDOUT_FILENO, o->buf + off, o->len - off);
+	while (nv > 0 && !o->epipe && !o->failed) {
+		n = writev(STDOUT_FILENO, v, nv);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EPIPE) {
@@ -100,32 +113,63 @@ out_flush(struct out *o)
 			    strerror(errno));
 			o->failed = true;
 		} else {
-			off += (size_t)n;
+			/* A short write: go on after what was taken. */
+			while (nv > 0 && (size_t)n >= v->iov_len) {
+				n -= (ssize_t)v->iov_len;
+				v++;
+				nv--;
+			}
+			if (nv > 0) {
+				v->iov_base = (uint8_t *)v->iov_base + n;
+				v->iov_len -= (size_t)n;
+			}
 		}
 	}
+	o->niov = 0;
 	o->len = 0;
+}
+
+/* Appends p[0..n) as a piece, joined to the last one where it follows. */
+static void
+out_piece(struct out *o, const uint8_t *p, size_t n)
+{
+	struct iovec *last = o->niov > 0 ? &o->iov[o->niov - 1] : NULL;
+
+	if (last != NULL && (const uint8_t *)last->iov_base + last->iov_len ==
+	    p) {
+		last->iov_len += n;
+		return;
+	}
+	if (o->niov == MAIN_IOV)
+		out_flush(o);
+	o->iov[o->niov].iov_base = (void *)(uintptr_t)p;
+	o->iov[o->niov].iov_len = n;
+	o->niov++;
 }
 
 static int
 out_write(struct out *o, const uint8_t *p, size_t n)
 {
+	uintptr_t a = (uintptr_t)p;
+
 	if (o->epipe || o->failed)
 		return -1;
-	if (o->len + n > MAIN_OBUF || (n >= MAIN_DIRECT && o->len > 0))
-		out_flush(o);
-	if (n >= MAIN_DIRECT) {
-		/* Large clean runs go out directly, not through the buffer. */
-		size_t save = o->len;
-		uint8_t *sb = o->buf;
-
-		o->buf = (uint8_t *)(uintptr_t)p;
-		o->len = n;
-		out_flush(o);
-		o->buf = sb;
-		o->len = save;
-	} else if (!o->epipe && !o->failed) {
-		memcpy(o->buf + o->len, p, n);
-		o->len += n;
+	if (a >= o->in_lo && a < o->in_hi && n <= o->in_hi - a) {
+		out_piece(o, p, n);
+	} else {
+		/* Room for the bytes and their piece before copying: a
+		 * flush empties buf. */
+		if (o->len + n > MAIN_OBUF || o->niov == MAIN_IOV)
+			out_flush(o);
+		if (n > MAIN_OBUF) {
+			/* A long held line: out now, while p is valid. */
+			out_piece(o, p, n);
+			out_flush(o);
+		} else {
+			memcpy(o->buf + o->len, p, n);
+			out_piece(o, o->buf + o->len, n);
+			o->len += n;
+		}
 	}
 	return (o->epipe || o->failed) ? -1 : 0;
 }
@@ -173,14 +217,6 @@ on_finding(void *arg, const char *rule, uint64_t line)
 
 /* Input */
 
-static bool
-input_waiting(int fd)
-{
-	struct pollfd pfd = { fd, POLLIN, 0 };
-
-	return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLIN | POLLHUP));
-}
-
 /* Filters one input; HUSH_OK, HUSH_ERR_IO on a read error (reported), or
  * HUSH_ERR_DENIED when output has stopped. */
 static int
@@ -189,15 +225,23 @@ filter_fd(const struct redact_rules *rules, struct run *rn, int fd,
 {
 	struct redact_stream *s;
 	ssize_t n;
-	bool idled = false;
+	size_t dirty = 0;
+	struct stat st;
+	bool idled, regular;
 	int r = HUSH_OK;
 
 	if ((s = redact_stream_new(rules, on_output, rn)) == NULL) {
 		hush_errf("hush-redact", "out of memory");
 		return HUSH_ERR_NOMEM;
 	}
-	redact_stream_set_finding(s, on_finding, rn);
+	/* Counting lines costs time; only these two report them. */
+	if (rn->check || rn->stats)
+		redact_stream_set_finding(s, on_finding, rn);
 	rn->fname = name;
+	/* A read of a regular file never waits: no idle point to look for
+	 * (and no poll per read). */
+	regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	idled = regular;
 	for (;;) {
 		if (!idled && redact_stream_holding(s)) {
 			struct pollfd pfd = { fd, POLLIN, 0 };
@@ -228,14 +272,17 @@ filter_fd(const struct redact_rules *rules, struct run *rn, int fd,
 		}
 		if (n == 0)
 			break;
-		idled = false;
-		if (redact_stream_feed(s, ibuf, (size_t)n) != HUSH_OK) {
-			r = HUSH_ERR_DENIED;
-			goto out;
-		}
-		if (!input_waiting(fd))
-			out_flush(&rn->out);
-		if (rn->out.epipe || rn->out.failed) {
+		if ((size_t)n > dirty)
+			dirty = (size_t)n;
+		idled = regular;
+		rn->out.in_lo = (uintptr_t)ibuf;
+		rn->out.in_hi = (uintptr_t)ibuf + (size_t)n;
+		r = redact_stream_feed(s, ibuf, (size_t)n);
+		/* Before the next read overwrites ibuf, and before blocking
+		 * on it: what this read decided leaves now. */
+		out_flush(&rn->out);
+		rn->out.in_lo = rn->out.in_hi = 0;
+		if (r != HUSH_OK || rn->out.epipe || rn->out.failed) {
 			r = HUSH_ERR_DENIED;
 			goto out;
 		}
@@ -244,8 +291,10 @@ filter_fd(const struct redact_rules *rules, struct run *rn, int fd,
 	if (redact_stream_finish(s) != HUSH_OK)
 		r = HUSH_ERR_DENIED;
 out:
+	out_flush(&rn->out);
+	rn->out.in_lo = rn->out.in_hi = 0;
 	redact_stream_free(s);
-	sodium_memzero(ibuf, MAIN_IBUF);
+	sodium_memzero(ibuf, dirty);
 	return r;
 }
 

@@ -93,7 +93,8 @@ int redact_rules_info(const struct redact_rules *rules, size_t i,
 struct redact_stream *redact_stream_new(const struct redact_rules *rules,
     redact_sink_fn sink, void *arg);
 
-/* Optional: called for every masked secret. */
+/* Optional: called for every masked secret, with its line number; set
+ * before the first feed (without it, lines are not counted). */
 void redact_stream_set_finding(struct redact_stream *s,
     redact_finding_fn fn, void *arg);
 

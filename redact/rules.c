@@ -246,26 +246,42 @@ rules_check_conf(const struct hush_conf *conf, struct conf_errs *errs)
 
 /* Secret checks */
 
-static bool
-ieq(const uint8_t *p, size_t len, const char *w)
+/* ASCII lower case, as the C locale's tolower, without a call. */
+static inline uint8_t
+lc(uint8_t c)
 {
-	size_t n = strlen(w), i;
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+}
 
-	if (n != len)
-		return false;
+/* p[0..n) equals the lower-case w[0..n), ignoring p's case. */
+static bool
+ieqn(const uint8_t *p, const char *w, size_t n)
+{
+	size_t i;
+
 	for (i = 0; i < n; i++)
-		if (tolower(p[i]) != w[i])
+		if (lc(p[i]) != (uint8_t)w[i])
 			return false;
 	return true;
 }
 
 static bool
+ieq(const uint8_t *p, size_t len, const char *w)
+{
+	return strlen(w) == len && ieqn(p, w, len);
+}
+
+/* Whether p holds w; w's length is taken once, not at every position
+ * (the placeholder checks run on every candidate secret). */
+static bool
 icontains(const uint8_t *p, size_t len, const char *w)
 {
 	size_t n = strlen(w), i;
 
+	if (n == 0)
+		return true;
 	for (i = 0; i + n <= len; i++)
-		if (ieq(p + i, n, w))
+		if (lc(p[i]) == (uint8_t)w[0] && ieqn(p + i, w, n))
 			return true;
 	return false;
 }

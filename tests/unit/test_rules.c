@@ -620,6 +620,30 @@ rules_user_rule_min_entropy_and_stopwords(void **state)
 	conf_errs_release(&errs);
 }
 
+/* A stopword is matched byte for byte beyond ASCII too (it never matched
+ * when its UTF-8 bytes were compared as signed chars). */
+static void
+rules_user_rule_stopword_beyond_ascii(void **state)
+{
+	struct hush_conf c;
+	struct conf_errs errs;
+	struct redact_rules *r;
+	char *out;
+
+	(void)state;
+	assert_int_equal(load(&c, "[redact]\nbuiltin = no\n[rule \"z\"]\n"
+	    "pattern = z=([^ ]{8,32})\nkeywords = z=\nsecret_group = 1\n"
+	    "stopwords = m\xc3\xbcller\n", &errs), HUSH_OK);
+	assert_non_null(r = redact_rules_new(&c, 0, &errs));
+	assert_int_equal(redact_rules_compile(r), HUSH_OK);
+	out = redact_text(r, "z=Q7xK2mP9vL4wN8rT z=abM\xc3\xbcLLer1234\n");
+	assert_string_equal(out, "z=[REDACTED:z] z=abM\xc3\xbcLLer1234\n");
+	free(out);
+	redact_rules_free(r);
+	conf_release(&c);
+	conf_errs_release(&errs);
+}
+
 static void
 rules_check_conf_accepts_good_configuration(void **state)
 {
@@ -740,6 +764,7 @@ main(void)
 		cmocka_unit_test(rules_check_conf_accepts_good_configuration),
 		cmocka_unit_test(rules_check_conf_rejects_bad_check_and_entropy),
 		cmocka_unit_test(rules_user_rule_min_entropy_and_stopwords),
+		cmocka_unit_test(rules_user_rule_stopword_beyond_ascii),
 		cmocka_unit_test(rules_user_rule_masks_its_group_and_disable_works),
 		cmocka_unit_test(rules_user_rule_may_replace_a_disabled_builtin),
 		cmocka_unit_test(rules_rule_without_keywords_runs_on_every_line),

@@ -132,6 +132,7 @@ struct scan {
 	 * with the reference engine, or when no pattern compiles.
 	 */
 	void		*hs_db;		/* built-in rules */
+	size_t		 hs_db_map;	/* > 0: hs_db is mmap()ed, this long */
 	void		*hs_db2;	/* the others */
 	size_t		 nhs;		/* rules in them */
 };

@@ -71,7 +71,10 @@ struct rule {
 	double		 min_entropy;	/* of the secret, bits per character */
 	char		**stopwords;	/* lower case; a secret holding one is skipped */
 	size_t		 nstopwords;
-	void		*code;		/* pcre2_code */
+	/* pcre2_code: a user's rule's at compile, a pack rule's when it
+	 * first runs (rules_exec); one thread per rule set (redact.h). */
+	void		*code;
+	uint32_t	 ncap;		/* its capture groups */
 };
 
 struct literal {
@@ -216,7 +219,7 @@ int rules_exec(const struct redact_rules *rules, size_t r,
     size_t *sstart, size_t *send, size_t *nextp);
 
 /* Whether rule r's pattern has JIT code yet (it gets it on its first
- * rules_exec). For tests. */
+ * rules_exec; a pack rule is compiled then too). For tests. */
 bool rules_jit_ready(const struct redact_rules *rules, size_t r);
 
 /* Whether a candidate secret passes the rule's check. */

@@ -4,9 +4,10 @@
  *
  * A rule set is built once (built-in pack, [rule] sections, literal
  * values), compiled, and then shared by any number of streams of ONE
- * thread: a rule's pattern is JIT-compiled the first time it runs (most
- * rules never run on a given stream, and JIT-compiling them all was half
- * of start-up), which writes to the rule set. hushd (its loop thread),
+ * thread: a rule's pattern is JIT-compiled (a built-in one also
+ * compiled) the first time it runs (most rules never run on a given
+ * stream, and compiling them all was two thirds of start-up), which
+ * writes to the rule set. hushd (its loop thread),
  * hush exec and hush-redact each use a rule set from one thread; a
  * program that feeds streams from several threads needs a rule set per
  * thread.

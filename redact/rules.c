@@ -833,13 +833,30 @@ redact_rules_add_literal(struct redact_rules *rs, const char *name,
 	return HUSH_OK;
 }
 
+/* pcre2_compile of one rule's pattern, and its number of groups. */
+static int
+rule_compile(struct rule *ru)
+{
+	PCRE2_SIZE off;
+	pcre2_code *re;
+	uint32_t ncap = 0;
+	int code;
+
+	re = pcre2_compile((PCRE2_SPTR)ru->pattern, PCRE2_ZERO_TERMINATED, 0,
+	    &code, &off, NULL);
+	if (re == NULL)
+		return HUSH_ERR_INVALID;
+	(void)pcre2_pattern_info(re, PCRE2_INFO_CAPTURECOUNT, &ncap);
+	ru->code = re;
+	ru->ncap = ncap;
+	return HUSH_OK;
+}
+
 int
 redact_rules_compile(struct redact_rules *rs)
 {
-	PCRE2_SIZE off;
-	uint32_t ncap;
 	size_t i;
-	int code, r;
+	int r;
 
 	if (rs->compiled)
 		return HUSH_ERR_INTERNAL;
@@ -849,17 +866,19 @@ redact_rules_compile(struct redact_rules *rs)
 	rs->max_groups = 1;
 	for (i = 0; i < rs->nrules; i++) {
 		struct rule *ru = &rs->rules[i];
-		pcre2_code *re;
 
-		re = pcre2_compile((PCRE2_SPTR)ru->pattern,
-		    PCRE2_ZERO_TERMINATED, 0, &code, &off, NULL);
-		if (re == NULL)
-			return HUSH_ERR_INVALID;
-		ncap = 0;
-		(void)pcre2_pattern_info(re, PCRE2_INFO_CAPTURECOUNT, &ncap);
-		if (ncap + 1 > rs->max_groups)
-			rs->max_groups = ncap + 1;
-		ru->code = re;
+		/*
+		 * A user's rule is compiled now, so that it fails here if at
+		 * all; the pack's rules (each compiled and run by test_rules)
+		 * when they first run, like JIT: compiling the whole pack
+		 * was a sixth of start-up, and most rules never run.
+		 */
+		if (!ru->builtin) {
+			if ((r = rule_compile(ru)) != HUSH_OK)
+				return r;
+			if (ru->ncap + 1 > rs->max_groups)
+				rs->max_groups = ru->ncap + 1;
+		}
 		if (ru->nkeywords == 0)
 			rs->always[rs->nalways++] = (uint32_t)i;
 		if (ru->pem && strcmp(ru->name, "putty-private-key") == 0) {
@@ -963,8 +982,37 @@ rules_jit_ready(const struct redact_rules *rs, size_t ri)
 {
 	size_t sz = 0;
 
-	return pcre2_pattern_info(rs->rules[ri].code, PCRE2_INFO_JITSIZE,
+	return rs->rules[ri].code != NULL &&
+	    pcre2_pattern_info(rs->rules[ri].code, PCRE2_INFO_JITSIZE,
 	    &sz) == 0 && sz > 0;
+}
+
+/*
+ * Readies rule ri to run with m: compiled (a pack rule, on its first
+ * run), JIT-compiled, and m's match data large enough for its groups.
+ */
+static int
+rule_ready(const struct redact_rules *rs, size_t ri, struct rules_md *m)
+{
+	struct rule *ru = &rs->rules[ri];
+	pcre2_match_data *md;
+	int r;
+
+	if (ru->code == NULL && (r = rule_compile(ru)) != HUSH_OK)
+		return r;
+	if (!rs->jitted[ri]) {
+		/* Without JIT (some architectures, no memory) the interpreter
+		 * runs the same pattern under the same limits. */
+		(void)pcre2_jit_compile(ru->code, PCRE2_JIT_COMPLETE);
+		rs->jitted[ri] = 1;
+	}
+	if (ru->ncap + 1 > pcre2_get_ovector_count(m->md)) {
+		if ((md = pcre2_match_data_create(ru->ncap + 1, NULL)) == NULL)
+			return HUSH_ERR_NOMEM;
+		pcre2_match_data_free(m->md);
+		m->md = md;
+	}
+	return HUSH_OK;
 }
 
 int
@@ -977,12 +1025,8 @@ rules_exec(const struct redact_rules *rs, size_t ri, struct rules_md *m,
 	uint32_t g = ru->group;
 	int rc;
 
-	if (!rs->jitted[ri]) {
-		/* Without JIT (some architectures, no memory) the interpreter
-		 * runs the same pattern under the same limits. */
-		(void)pcre2_jit_compile(ru->code, PCRE2_JIT_COMPLETE);
-		rs->jitted[ri] = 1;
-	}
+	if (rule_ready(rs, ri, m) != HUSH_OK)
+		return HUSH_ERR_TOO_LARGE;	/* fail closed */
 	rc = pcre2_match(ru->code, subj, len, start, 0, m->md, m->mctx);
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;

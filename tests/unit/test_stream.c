@@ -919,8 +919,10 @@ rule_index(const struct redact_rules *rules, const char *name)
 	return 0;
 }
 
-/* JIT-compiling every pattern was half of hush-redact's start-up: a rule
- * gets JIT code when it first runs, and one that never runs never does. */
+/* Compiling and JIT-compiling every pattern was two thirds of
+ * hush-redact's start-up: a pack rule is compiled and gets JIT code when
+ * it first runs (its groups then fit the stream's match data), and one
+ * that never runs never is. */
 static void
 stream_jit_compiles_a_rule_when_it_first_runs(void **state)
 {

@@ -29,11 +29,23 @@ ab_put(struct abuf *b, const char *s, size_t n)
 	b->len += n;
 }
 
-static void
-ab_str(struct abuf *b, const char *s)
-{
-	ab_put(b, s, strlen(s));
-}
+/*
+ * A key and its punctuation as one literal: every line writes about ten,
+ * and copying each in one piece of known length (no strlen, one bounds
+ * check) halves what a line costs.
+ */
+#define AB_KEY(b, k)	ab_put((b), ",\"" k "\":", sizeof(",\"" k "\":") - 1)
+
+/* Bytes a JSON string may hold as they are: printable ASCII but '"'
+ * and '\\'. */
+static const unsigned char ab_plain[256] = {
+	[0x20] = 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	[0x30] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	[0x40] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	[0x50] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+	[0x60] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	[0x70] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+};
 
 /* A JSON string; control bytes and non-ASCII are escaped. Runs of
  * plain bytes (all of a name, usually) are copied at once. */
@@ -46,8 +58,7 @@ ab_json(struct abuf *b, const char *s)
 
 	ab_put(b, "\"", 1);
 	for (;;) {
-		for (run = p; *p >= 0x20 && *p < 0x7f && *p != '"' &&
-		    *p != '\\'; p++)
+		for (run = p; ab_plain[*p]; p++)
 			;
 		ab_put(b, (const char *)run, (size_t)(p - run));
 		if (*p == '\0')
@@ -67,16 +78,12 @@ ab_json(struct abuf *b, const char *s)
 	ab_put(b, "\"", 1);
 }
 
-static void
-ab_field(struct abuf *b, const char *key, const char *val)
-{
-	if (val == NULL)
-		return;
-	ab_str(b, ",\"");
-	ab_str(b, key);
-	ab_str(b, "\":");
-	ab_json(b, val);
-}
+#define AB_FIELD(b, k, v)	do {					\
+	if ((v) != NULL) {						\
+		AB_KEY(b, k);						\
+		ab_json((b), (v));					\
+	}								\
+} while (0)
 
 /* n decimal digits of v, zero-padded (v < 10^n). */
 static void
@@ -97,22 +104,26 @@ ab_digits(struct abuf *b, unsigned long long v, size_t n)
  * and strftime cost more than the rest of a request's path.
  */
 static void
-ab_num(struct abuf *b, const char *key, long long v)
+ab_int(struct abuf *b, long long v)
 {
 	unsigned long long u = v < 0 ? 0 - (unsigned long long)v :
 	    (unsigned long long)v;
-	size_t n = 1;
-	unsigned long long p = 10;
+	char d[21];
+	size_t i = sizeof(d);
 
-	ab_str(b, ",\"");
-	ab_str(b, key);
-	ab_str(b, v < 0 ? "\":-" : "\":");
-	while (n < 20 && u >= p) {
-		n++;
-		p *= 10;
-	}
-	ab_digits(b, u, n);
+	do {
+		d[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		d[--i] = '-';
+	ab_put(b, d + i, sizeof(d) - i);
 }
+
+#define AB_NUM(b, k, v)	do {						\
+	AB_KEY(b, k);							\
+	ab_int((b), (v));						\
+} while (0)
 
 /*
  * The UTC date of a day count since 1970-01-01 in the proleptic
@@ -168,33 +179,33 @@ audit_format(const struct audit_event *ev, uint64_t ts_ms, char *buf,
 {
 	struct abuf b = { buf, 0, cap, false };
 
-	ab_str(&b, "{\"ts\":\"");
+	ab_put(&b, "{\"ts\":\"", 7);
 	if (!ab_time(&b, ts_ms))
 		return 0;
-	ab_str(&b, "\"");
-	ab_field(&b, "event", ev->event);
-	ab_field(&b, "client", ev->client);
+	ab_put(&b, "\"", 1);
+	AB_FIELD(&b, "event", ev->event);
+	AB_FIELD(&b, "client", ev->client);
 	if (ev->has_peer) {
-		ab_num(&b, "uid", (long long)ev->uid);
-		ab_num(&b, "pid", (long long)ev->pid);
+		AB_NUM(&b, "uid", (long long)ev->uid);
+		AB_NUM(&b, "pid", (long long)ev->pid);
 	}
-	ab_field(&b, "unit", ev->unit);
-	ab_field(&b, "credential", ev->credential);
-	ab_field(&b, "result", ev->result);
+	AB_FIELD(&b, "unit", ev->unit);
+	AB_FIELD(&b, "credential", ev->credential);
+	AB_FIELD(&b, "result", ev->result);
 	if (ev->status != 0)
-		ab_num(&b, "status", ev->status);
+		AB_NUM(&b, "status", ev->status);
 	if (ev->bytes >= 0)
-		ab_num(&b, "bytes", ev->bytes);
+		AB_NUM(&b, "bytes", ev->bytes);
 	if (ev->upstream != NULL) {
-		ab_field(&b, "upstream", ev->upstream);
-		ab_field(&b, "method", ev->method);
-		ab_field(&b, "path", ev->path);
-		ab_num(&b, "bytes_up", ev->bytes_up);
-		ab_num(&b, "duration_ms", ev->duration_ms);
+		AB_FIELD(&b, "upstream", ev->upstream);
+		AB_FIELD(&b, "method", ev->method);
+		AB_FIELD(&b, "path", ev->path);
+		AB_NUM(&b, "bytes_up", ev->bytes_up);
+		AB_NUM(&b, "duration_ms", ev->duration_ms);
 	}
-	ab_field(&b, "fp", ev->fp);
-	ab_field(&b, "reason", ev->reason);
-	ab_str(&b, "}\n");
+	AB_FIELD(&b, "fp", ev->fp);
+	AB_FIELD(&b, "reason", ev->reason);
+	ab_put(&b, "}\n", 2);
 	return b.over ? 0 : b.len;
 }
 

@@ -145,10 +145,12 @@ audit_civil(int64_t days, int64_t *yp, unsigned *mp, unsigned *dp)
 	*yp = (int64_t)yoe + era * 400 + (*mp <= 2);
 }
 
-/* "YYYY-MM-DDTHH:MM:SS.mmmZ" of ts_ms; false past year 9999. */
+/* ts as "YYYY-MM-DDTHH:MM:SS.mmmZ" (AUDIT_TS_LEN bytes); false past
+ * year 9999. */
 static bool
-ab_time(struct abuf *b, uint64_t ts_ms)
+audit_stamp(uint64_t ts_ms, char ts[AUDIT_TS_LEN])
 {
+	struct abuf b = { ts, 0, AUDIT_TS_LEN, false };
 	uint64_t sec = ts_ms / 1000;
 	unsigned mon, day, s = (unsigned)(sec % 86400);
 	int64_t year;
@@ -156,32 +158,32 @@ ab_time(struct abuf *b, uint64_t ts_ms)
 	audit_civil((int64_t)(sec / 86400), &year, &mon, &day);
 	if (year > 9999)
 		return false;
-	ab_digits(b, (unsigned long long)year, 4);
-	ab_put(b, "-", 1);
-	ab_digits(b, mon, 2);
-	ab_put(b, "-", 1);
-	ab_digits(b, day, 2);
-	ab_put(b, "T", 1);
-	ab_digits(b, s / 3600, 2);
-	ab_put(b, ":", 1);
-	ab_digits(b, s / 60 % 60, 2);
-	ab_put(b, ":", 1);
-	ab_digits(b, s % 60, 2);
-	ab_put(b, ".", 1);
-	ab_digits(b, ts_ms % 1000, 3);
-	ab_put(b, "Z", 1);
-	return true;
+	ab_digits(&b, (unsigned long long)year, 4);
+	ab_put(&b, "-", 1);
+	ab_digits(&b, mon, 2);
+	ab_put(&b, "-", 1);
+	ab_digits(&b, day, 2);
+	ab_put(&b, "T", 1);
+	ab_digits(&b, s / 3600, 2);
+	ab_put(&b, ":", 1);
+	ab_digits(&b, s / 60 % 60, 2);
+	ab_put(&b, ":", 1);
+	ab_digits(&b, s % 60, 2);
+	ab_put(&b, ".", 1);
+	ab_digits(&b, ts_ms % 1000, 3);
+	ab_put(&b, "Z", 1);
+	return !b.over && b.len == AUDIT_TS_LEN;
 }
 
-size_t
-audit_format(const struct audit_event *ev, uint64_t ts_ms, char *buf,
+/* The line of ev stamped ts (AUDIT_TS_LEN bytes). */
+static size_t
+audit_format_at(const struct audit_event *ev, const char *ts, char *buf,
     size_t cap)
 {
 	struct abuf b = { buf, 0, cap, false };
 
 	ab_put(&b, "{\"ts\":\"", 7);
-	if (!ab_time(&b, ts_ms))
-		return 0;
+	ab_put(&b, ts, AUDIT_TS_LEN);
 	ab_put(&b, "\"", 1);
 	AB_FIELD(&b, "event", ev->event);
 	AB_FIELD(&b, "client", ev->client);
@@ -207,6 +209,17 @@ audit_format(const struct audit_event *ev, uint64_t ts_ms, char *buf,
 	AB_FIELD(&b, "reason", ev->reason);
 	ab_put(&b, "}\n", 2);
 	return b.over ? 0 : b.len;
+}
+
+size_t
+audit_format(const struct audit_event *ev, uint64_t ts_ms, char *buf,
+    size_t cap)
+{
+	char ts[AUDIT_TS_LEN];
+
+	if (!audit_stamp(ts_ms, ts))
+		return 0;
+	return audit_format_at(ev, ts, buf, cap);
 }
 
 /*
@@ -405,6 +418,7 @@ audit_init(struct audit *a, uv_loop_t *loop, const char *path, char *err,
 
 	memset(a, 0, sizeof(*a));
 	a->fd = -1;
+	a->ts_ms = UINT64_MAX;	/* a->ts holds no stamp yet */
 	if ((r = audit_open_path(path, &a->fd, &a->own_fd, err, errlen)) !=
 	    HUSH_OK)
 		return r;
@@ -462,7 +476,12 @@ audit_log(struct audit *a, const struct audit_event *ev)
 		(void)audit_write(a);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-	a->len += audit_format(ev, ms, a->buf + a->len, AUDIT_MAX_LINE);
+	if (ms != a->ts_ms) {
+		if (!audit_stamp(ms, a->ts))
+			return;
+		a->ts_ms = ms;
+	}
+	a->len += audit_format_at(ev, a->ts, a->buf + a->len, AUDIT_MAX_LINE);
 }
 
 bool

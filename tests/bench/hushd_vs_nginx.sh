@@ -5,12 +5,14 @@
 # answer over a Unix socket, not nginx reading a file from disk.
 #
 #   tests/bench/hushd_vs_nginx.sh BUILD_DIR [SECONDS [ROUNDS]]
-#   PIN=1 tests/bench/hushd_vs_nginx.sh ...   servers on CPU 1, load on CPU 0
+#   PIN=0 tests/bench/hushd_vs_nginx.sh ...   no pinning (default: servers
+#                                            on CPU 1, the load on CPU 0)
 #
 # Prints: throughput and p99 at 50 connections for each, in ROUNDS
-# (default 5) alternating rounds, and the median hushd/nginx ratio; a second client's
-# p99 (100 requests/s on its own socket) while another client floods with
-# 50 connections; hushd's resident memory with 10,000 idle connections.
+# (default 5) alternating rounds, and the median hushd/nginx ratio; a
+# second client's p99 (100 requests/s on its own socket) while another
+# client floods with 50 connections; hushd's resident memory with 10,000
+# idle connections.
 set -eu
 . "$(dirname "$0")/nginx_return.sh"
 build=${1:?usage: $0 BUILD_DIR [SECONDS [ROUNDS]]}
@@ -29,10 +31,13 @@ cleanup() {
 }
 trap cleanup EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-# PIN=1: servers on CPU 1, the load on CPU 0, so that on a 2-core machine
-# the scheduler does not move them onto one core now and then
+# Servers on CPU 1, the load on CPU 0 (PIN=0: wherever the scheduler
+# puts them), so that on a 2-core machine the scheduler does not move a
+# server onto the load's core now and then.
 srv=(); cli=()
-if [ "${PIN:-0}" = 1 ]; then srv=(taskset -c 1); cli=(taskset -c 0); fi
+if [ "${PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ]; then
+	srv=(taskset -c 1); cli=(taskset -c 0)
+fi
 
 head -c 90 /dev/urandom | base64 -w0 | head -c 120 > "$work/cred"
 [ "$(wc -c < "$work/cred")" = 120 ]

@@ -45,6 +45,9 @@ struct audit_event {
 	long long	 duration_ms;
 };
 
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ" */
+#define AUDIT_TS_LEN	24
+
 /* Told once per loop iteration whether its lines were all written. */
 typedef void (*audit_commit_fn)(void *arg, bool ok);
 
@@ -59,6 +62,10 @@ struct audit {
 	uint64_t	 dropped;	/* lines lost while failing */
 	audit_commit_fn	 on_commit;
 	void		*commit_arg;
+	/* the last stamp, formatted: a busy turn stamps many lines with
+	 * one millisecond */
+	uint64_t	 ts_ms;
+	char		 ts[AUDIT_TS_LEN];
 	char		 buf[AUDIT_BUF_SIZE];
 };
 

@@ -8,6 +8,7 @@
 
 #include "conf/conf.h"
 #include "conf/hush_err.h"
+#include "conf/safepath.h"
 #include "broker/broker.h"
 #include "broker/listener.h"
 #include "broker/privdrop.h"
@@ -37,6 +38,39 @@ hushd_check(const char *path, struct hush_conf *conf)
 	conf_errs_print(&errs, "hushd", "");
 	conf_errs_release(&errs);
 	return r == HUSH_OK ? HUSH_EXIT_OK : HUSH_EXIT_CONFIG;
+}
+
+/*
+ * Whether each file: and sealed: source can be read under the path rule
+ * (conf/safepath.h), as the daemon will read it: a warning for each that
+ * cannot, never an error. Whoever owns a source can delete it or plant a
+ * link in its path; that must not keep hushd from starting, nor
+ * `systemctl reload` (which runs --check first) from revoking access.
+ * The daemon answers 500 for that credential until it can read it.
+ */
+static void
+hushd_warn_sources(const struct hush_conf *conf, const char *as)
+{
+	char why[SAFEPATH_WHY_MAX];
+	struct conf_loc loc;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < conf->ncreds; i++) {
+		const struct conf_cred *c = &conf->creds[i];
+
+		if (c->kind != CONF_SRC_FILE && c->kind != CONF_SRC_SEALED)
+			continue;
+		if (safepath_open(c->arg, &fd, why) == HUSH_OK) {
+			close(fd);
+			continue;
+		}
+		loc = conf_where_key(&c->where, "source");
+		/* why names the path */
+		hush_errf("hushd", "%s:%d: credential \"%s\": %s%s; it is "
+		    "answered with 500 until hushd can read it", loc.file,
+		    loc.line, c->name, why, as);
+	}
 }
 
 /*
@@ -74,6 +108,8 @@ hushd_check_as_user(const char *path, const struct hush_conf *conf)
 		snprintf(err, sizeof(err), " (as user %s, whom hushd runs as "
 		    "after dropping root)", conf->broker.user);
 		conf_errs_print(&errs, "hushd", err);
+		if (r == HUSH_OK)
+			hushd_warn_sources(&c2, err);
 		fflush(stderr);
 		/* no cleanup: the process ends here, without atexit */
 		_exit(r == HUSH_OK ? HUSH_EXIT_OK : HUSH_EXIT_CONFIG);
@@ -153,6 +189,8 @@ main(int argc, char **argv)
 	}
 	if ((r = hushd_check(path, &conf)) != HUSH_EXIT_OK)
 		return r;
+	if (!privdrop_pending(&conf.broker))
+		hushd_warn_sources(&conf, "");
 	if ((r = hushd_check_as_user(path, &conf)) != HUSH_EXIT_OK) {
 		conf_release(&conf);
 		return r;

@@ -213,7 +213,9 @@ struct hush_conf {
 /* Options for conf_load. */
 enum conf_flags {
 	CONF_DEFAULT = 0,
-	CONF_SKIP_SOURCE_CHECKS = 1 << 0,	/* don't stat file: sources */
+	/* don't look for exec: commands and sealed: keys (file: and
+	 * sealed: paths are never looked at here: hushd_main.c) */
+	CONF_SKIP_SOURCE_CHECKS = 1 << 0,
 	CONF_SKIP_OWNER_CHECK = 1 << 1,		/* don't refuse unsafe modes */
 };
 

@@ -3,11 +3,8 @@
  * ("credential "x": ...") because the rule is about it, not one key.
  */
 #include <ctype.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "conf/allow.h"
 #include "conf/conf.h"
@@ -121,25 +118,6 @@ conf_check_client(struct conf_ld *ld, const struct conf_raw_sec *s,
 	}
 }
 
-static void
-check_readable(struct conf_ld *ld, struct conf_loc loc, const char *cred,
-    const char *what, const char *path)
-{
-	struct stat st;
-
-	if (ld->flags & CONF_SKIP_SOURCE_CHECKS)
-		return;
-	if (stat(path, &st) != 0)
-		CONF_ERR(ld, loc, "credential \"%s\": %s %s: %s", cred, what,
-		    path, strerror(errno));
-	else if (S_ISDIR(st.st_mode))
-		CONF_ERR(ld, loc, "credential \"%s\": %s %s: is a directory",
-		    cred, what, path);
-	else if (access(path, R_OK) != 0)
-		CONF_ERR(ld, loc, "credential \"%s\": %s %s: %s", cred, what,
-		    path, strerror(errno));
-}
-
 /* source = SCHEME:ARG into kind and arg. */
 static void
 check_source(struct conf_ld *ld, struct conf_cred *c, struct conf_loc loc)
@@ -173,11 +151,12 @@ check_source(struct conf_ld *ld, struct conf_cred *c, struct conf_loc loc)
 	}
 	if (strcmp(scheme, "file") == 0) {
 		c->kind = CONF_SRC_FILE;
+		/* whether it can be read is the daemon's to say
+		 * (hushd_main.c): the file's owner can delete it, and that
+		 * must not stop hushd from starting or reloading */
 		if (c->arg[0] != '/')
 			CONF_ERR(ld, loc, "credential \"%s\": file: needs a path",
 			    c->name);
-		else
-			check_readable(ld, loc, c->name, "source file", c->arg);
 	} else if (strcmp(scheme, "env") == 0) {
 		c->kind = CONF_SRC_ENV;
 		if (!is_varname(c->arg))
@@ -190,9 +169,6 @@ check_source(struct conf_ld *ld, struct conf_cred *c, struct conf_loc loc)
 		if (c->arg[0] != '/')
 			CONF_ERR(ld, loc, "credential \"%s\": sealed: needs a "
 			    "path", c->name);
-		else
-			check_readable(ld, loc, c->name, "sealed file",
-			    c->arg);
 	} else {
 		CONF_ERR(ld, loc, "credential \"%s\": unknown source scheme "
 		    "\"%s\" (file, env, exec or sealed)%s", c->name, scheme,

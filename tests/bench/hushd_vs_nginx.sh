@@ -4,16 +4,21 @@
 # from memory (`return 200 "..."`, access log off): the limit for a small
 # answer over a Unix socket, not nginx reading a file from disk.
 #
-#   tests/bench/hushd_vs_nginx.sh BUILD_DIR [SECONDS]
-#   PIN=1 tests/bench/hushd_vs_nginx.sh ...   servers on CPU 1, load on CPU 0
+#   tests/bench/hushd_vs_nginx.sh BUILD_DIR [SECONDS [ROUNDS]]
+#   PIN=0 tests/bench/hushd_vs_nginx.sh ...   no pinning (default: servers
+#                                            on CPU 1, the load on CPU 0)
 #
-# Prints: throughput and p99 at 50 connections for each; a second client's
-# p99 (100 requests/s on its own socket) while another client floods with
-# 50 connections; hushd's resident memory with 10,000 idle connections.
+# Prints: throughput and p99 at 50 connections for each, in ROUNDS
+# (default 5) alternating rounds, and the median hushd/nginx ratio; a
+# second client's p99 (100 requests/s on its own socket) while another
+# client floods with 50 connections; hushd's resident memory with 10,000
+# idle connections.
 set -eu
 . "$(dirname "$0")/nginx_return.sh"
-build=${1:?usage: $0 BUILD_DIR [SECONDS]}
+build=${1:?usage: $0 BUILD_DIR [SECONDS [ROUNDS]]}
 secs=${2:-5}
+rounds=${3:-5}
+rps() { sed -n 's/.* rps=\([0-9]*\).*/\1/p' "$1"; }
 hushd=$build/broker/hushd
 load=$build/tests/hushd_load
 work=$(mktemp -d /tmp/hush-bench.XXXXXX)
@@ -26,10 +31,13 @@ cleanup() {
 }
 trap cleanup EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-# PIN=1: servers on CPU 1, the load on CPU 0, so that on a 2-core machine
-# the scheduler does not move them onto one core now and then
+# Servers on CPU 1, the load on CPU 0 (PIN=0: wherever the scheduler
+# puts them), so that on a 2-core machine the scheduler does not move a
+# server onto the load's core now and then.
 srv=(); cli=()
-if [ "${PIN:-0}" = 1 ]; then srv=(taskset -c 1); cli=(taskset -c 0); fi
+if [ "${PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ]; then
+	srv=(taskset -c 1); cli=(taskset -c 0)
+fi
 
 head -c 90 /dev/urandom | base64 -w0 | head -c 120 > "$work/cred"
 [ "$(wc -c < "$work/cred")" = 120 ]
@@ -64,9 +72,26 @@ done
 curl -sf --unix-socket "$work/bench.sock" http://h/v1/credentials/bench | cmp - "$work/cred"
 curl -sf --unix-socket "$work/nginx.sock" http://h/v1/credentials/bench | cmp - "$work/cred"
 
-echo "== 50 keep-alive connections, ${secs}s each"
-"${cli[@]}" "$load" -s "$work/nginx.sock" -c 50 -t "$secs" | sed 's/^/nginx: /'
-"${cli[@]}" "$load" -s "$work/bench.sock" -c 50 -t "$secs" | sed 's/^/hushd: /'
+# Rounds alternate which server goes first, so that a neighbour's burst
+# on a shared machine does not land on one server only; the figure is
+# the median of the rounds' ratios.
+echo "== 50 keep-alive connections, ${secs}s each, $rounds rounds"
+ratios=()
+for r in $(seq "$rounds"); do
+	order=(nginx hushd)
+	[ $((r % 2)) = 0 ] && order=(hushd nginx)
+	for s in "${order[@]}"; do
+		sock=$work/nginx.sock
+		[ "$s" = hushd ] && sock=$work/bench.sock
+		"${cli[@]}" "$load" -s "$sock" -c 50 -t "$secs" > "$work/$s.out"
+		sed "s/^/round $r $s: /" "$work/$s.out"
+	done
+	ratios+=("$(rps "$work/hushd.out") $(rps "$work/nginx.out")")
+done
+printf '%s\n' "${ratios[@]}" | awk '{ printf "round %d hushd/nginx %.3f\n", NR, $1 / $2 }'
+printf '%s\n' "${ratios[@]}" | awk '{ printf "%.3f\n", $1 / $2 }' | sort -n |
+    awk '{ r[NR] = $1 } END { m = NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
+          printf "hushd/nginx, median of %d rounds: %.3f\n", NR, m }'
 echo "audit lines written: $(wc -l < "$work/audit.jsonl")"
 
 echo "== second client (100 req/s, own socket) while 50 connections flood"

@@ -186,13 +186,15 @@ for round in $rounds; do
 	[ -e "$work/run/hush/gw/hush.sock" ] || [ -e "$work/rootdir/hush.sock" ] && fail "bounded capabilities, start $round: sockets removed at exit" || pass "bounded capabilities, start $round: sockets removed at exit"
 done
 
-# --check as root reports what the run-as user cannot read.
+# --check as root reports what the run-as user cannot read: a warning,
+# not a failure (the source's owner could otherwise keep hushd from
+# starting or reloading; hushd_missing_source_not_fatal.sh).
 chmod 600 "$work/src/other"
-expect_status 78 "--check: a source the run-as user cannot read fails" "$HUSHD" --check -c "$work/etc/hush.ini"
+expect_status 0 "--check: a source the run-as user cannot read is a warning" "$HUSHD" --check -c "$work/etc/hush.ini"
 expect_output "hush.ini:17:" "--check: names the source's line"
 expect_output "as user $usr" "--check: says whose view failed"
+expect_output "answered with 500" "--check: says what the daemon will do"
 expect_absent "other-secret" "--check: no secret in the message"
-expect_status 78 "start: refused the same way" timeout 20 "$HUSHD" -c "$work/etc/hush.ini"
 chmod 640 "$work/src/other"
 chmod 600 "$work/etc/hush.ini"
 expect_status 78 "--check: a configuration the run-as user cannot read fails" "$HUSHD" --check -c "$work/etc/hush.ini"

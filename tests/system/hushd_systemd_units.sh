@@ -8,6 +8,7 @@
 #   hushd, and its /etc/hush/hush.ini passes hushd --check;
 # - a member of the socket's group fetches a credential, others cannot;
 # - systemctl reload applies a change (same socket inode, same process)
+# - a source's owner removing it blocks neither a reload nor a restart
 #   and refuses a broken file while the old configuration keeps serving;
 # - logrotate rotates the audit log and hushd writes the next line to the
 #   new file;
@@ -180,6 +181,29 @@ check "systemctl reload refuses a broken hush.ini" \
 eq "the old configuration keeps serving" "$(fetch bob claude)" "$ACCESS"
 cp "$work/root/good.ini" "$work/etc/hush/hush.ini"
 check "reload with the fixed file" ct systemctl reload hushd.service
+
+# A source's owner cannot block a reload or a restart: alice moves her
+# auth.json away; ExecReload's --check warns and passes, the change applies.
+code() { # code USER NAME: the HTTP status USER gets for NAME
+  ct runuser -u "$1" -- curl -s -o /dev/null -w '%{http_code}' \
+    --unix-socket /run/hush/agent/hush.sock "http://hush/v1/credentials/$2"
+}
+ct runuser -u alice -- mv /home/alice/.codex/auth.json /home/alice/.codex/auth.json.away
+sed -i 's/^allow = claude$/allow = claude, codex-auth/' "$work/etc/hush/hush.ini"
+check "reload with a source its owner removed" ct systemctl reload hushd.service
+eq "the reload applied: codex-auth allowed again, 500 while it is missing" \
+  "$(code bob codex-auth)" 500
+check "restart with that source missing" ct systemctl restart hushd.service
+eq "hushd active with the source missing" \
+  "$(ct systemctl is-active hushd.service || true)" active
+eq "the other credential is served" "$(fetch bob claude)" "$ACCESS"
+check "the journal names the missing source" sh -c \
+  "nsenter -t $ct_leader -m -u -i -n -p -r -w journalctl -u hushd.service \
+    --no-pager | grep -q 'credential \"codex-auth\".*answered with 500'"
+ct runuser -u alice -- mv /home/alice/.codex/auth.json.away /home/alice/.codex/auth.json
+eq "served again once alice puts it back" "$(code bob codex-auth)" 200
+cp "$work/root/good.ini" "$work/etc/hush/hush.ini"
+check "reload back to the README's policy" ct systemctl reload hushd.service
 
 # --- logrotate ------------------------------------------------------------
 fetch bob claude >/dev/null

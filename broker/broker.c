@@ -14,6 +14,7 @@
 #include "conf/hush_err.h"
 #include "broker/internal.h"
 #include "broker/privdrop.h"
+#include "broker/sdnotify.h"
 #include "broker/upstream.h"
 #include "redact/redact.h"
 #include "redact/rules.h"
@@ -726,6 +727,8 @@ broker_run(const char *conf_path, struct hush_conf *conf)
 		    ls->client);
 	broker_audit(b, "start", "ok", NULL);
 	audit_flush(&b->audit);
+	/* sockets bound, privileges dropped, start audited: ready */
+	(void)sdnotify("READY=1");
 	uv_run(&loop, UV_RUN_DEFAULT);
 	rc = HUSH_EXIT_OK;
 	broker_log("stopped");

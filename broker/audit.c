@@ -31,8 +31,9 @@ ab_put(struct abuf *b, const char *s, size_t n)
 
 /*
  * A key and its punctuation as one literal: every line writes about ten,
- * and copying each in one piece of known length (no strlen, one bounds
- * check) halves what a line costs.
+ * each now one copy of known length instead of three strlen-and-copy
+ * steps (with the stamp made once per millisecond, a line costs about
+ * half the instructions it did).
  */
 #define AB_KEY(b, k)	ab_put((b), ",\"" k "\":", sizeof(",\"" k "\":") - 1)
 

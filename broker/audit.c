@@ -10,24 +10,7 @@
 
 #include "conf/hush_err.h"
 #include "broker/audit.h"
-
-struct abuf {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-	bool	 over;
-};
-
-static void
-ab_put(struct abuf *b, const char *s, size_t n)
-{
-	if (b->over || n > b->cap - b->len) {
-		b->over = true;
-		return;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-}
+#include "broker/outbuf.h"
 
 /*
  * A key and its punctuation as one literal: every line writes about ten,
@@ -35,7 +18,8 @@ ab_put(struct abuf *b, const char *s, size_t n)
  * steps (with the stamp made once per millisecond, a line costs about
  * half the instructions it did).
  */
-#define AB_KEY(b, k)	ab_put((b), ",\"" k "\":", sizeof(",\"" k "\":") - 1)
+#define AB_KEY(b, k)							\
+	outbuf_put((b), ",\"" k "\":", sizeof(",\"" k "\":") - 1)
 
 /* Bytes a JSON string may hold as they are: printable ASCII but '"'
  * and '\\'. */
@@ -51,32 +35,32 @@ static const unsigned char ab_plain[256] = {
 /* A JSON string; control bytes and non-ASCII are escaped. Runs of
  * plain bytes (all of a name, usually) are copied at once. */
 static void
-ab_json(struct abuf *b, const char *s)
+ab_json(struct outbuf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s, *run;
 	char esc[6];
 
-	ab_put(b, "\"", 1);
+	outbuf_put(b, "\"", 1);
 	for (;;) {
 		for (run = p; ab_plain[*p]; p++)
 			;
-		ab_put(b, (const char *)run, (size_t)(p - run));
+		outbuf_put(b, (const char *)run, (size_t)(p - run));
 		if (*p == '\0')
 			break;
 		if (*p == '"' || *p == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)*p;
-			ab_put(b, esc, 2);
+			outbuf_put(b, esc, 2);
 		} else {
 			memcpy(esc, "\\u00", 4);
 			esc[4] = hex[*p >> 4];
 			esc[5] = hex[*p & 15];
-			ab_put(b, esc, 6);
+			outbuf_put(b, esc, 6);
 		}
 		p++;
 	}
-	ab_put(b, "\"", 1);
+	outbuf_put(b, "\"", 1);
 }
 
 #define AB_FIELD(b, k, v)	do {					\
@@ -88,7 +72,7 @@ ab_json(struct abuf *b, const char *s)
 
 /* n decimal digits of v, zero-padded (v < 10^n). */
 static void
-ab_digits(struct abuf *b, unsigned long long v, size_t n)
+ab_digits(struct outbuf *b, unsigned long long v, size_t n)
 {
 	char d[24];
 	size_t i = n;
@@ -97,7 +81,7 @@ ab_digits(struct abuf *b, unsigned long long v, size_t n)
 		d[--i] = (char)('0' + v % 10);
 		v /= 10;
 	}
-	ab_put(b, d, n);
+	outbuf_put(b, d, n);
 }
 
 /*
@@ -105,20 +89,14 @@ ab_digits(struct abuf *b, unsigned long long v, size_t n)
  * and strftime cost more than the rest of a request's path.
  */
 static void
-ab_int(struct abuf *b, long long v)
+ab_int(struct outbuf *b, long long v)
 {
-	unsigned long long u = v < 0 ? 0 - (unsigned long long)v :
-	    (unsigned long long)v;
-	char d[21];
-	size_t i = sizeof(d);
-
-	do {
-		d[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u > 0);
-	if (v < 0)
-		d[--i] = '-';
-	ab_put(b, d + i, sizeof(d) - i);
+	if (v < 0) {
+		outbuf_put(b, "-", 1);
+		outbuf_uint(b, 0 - (unsigned long long)v);
+	} else {
+		outbuf_uint(b, (unsigned long long)v);
+	}
 }
 
 #define AB_NUM(b, k, v)	do {						\
@@ -151,7 +129,7 @@ audit_civil(int64_t days, int64_t *yp, unsigned *mp, unsigned *dp)
 static bool
 audit_stamp(uint64_t ts_ms, char ts[AUDIT_TS_LEN])
 {
-	struct abuf b = { ts, 0, AUDIT_TS_LEN, false };
+	struct outbuf b = { ts, 0, AUDIT_TS_LEN, false };
 	uint64_t sec = ts_ms / 1000;
 	unsigned mon, day, s = (unsigned)(sec % 86400);
 	int64_t year;
@@ -160,19 +138,19 @@ audit_stamp(uint64_t ts_ms, char ts[AUDIT_TS_LEN])
 	if (year > 9999)
 		return false;
 	ab_digits(&b, (unsigned long long)year, 4);
-	ab_put(&b, "-", 1);
+	outbuf_put(&b, "-", 1);
 	ab_digits(&b, mon, 2);
-	ab_put(&b, "-", 1);
+	outbuf_put(&b, "-", 1);
 	ab_digits(&b, day, 2);
-	ab_put(&b, "T", 1);
+	outbuf_put(&b, "T", 1);
 	ab_digits(&b, s / 3600, 2);
-	ab_put(&b, ":", 1);
+	outbuf_put(&b, ":", 1);
 	ab_digits(&b, s / 60 % 60, 2);
-	ab_put(&b, ":", 1);
+	outbuf_put(&b, ":", 1);
 	ab_digits(&b, s % 60, 2);
-	ab_put(&b, ".", 1);
+	outbuf_put(&b, ".", 1);
 	ab_digits(&b, ts_ms % 1000, 3);
-	ab_put(&b, "Z", 1);
+	outbuf_put(&b, "Z", 1);
 	return !b.over && b.len == AUDIT_TS_LEN;
 }
 
@@ -181,11 +159,11 @@ static size_t
 audit_format_at(const struct audit_event *ev, const char *ts, char *buf,
     size_t cap)
 {
-	struct abuf b = { buf, 0, cap, false };
+	struct outbuf b = { buf, 0, cap, false };
 
-	ab_put(&b, "{\"ts\":\"", 7);
-	ab_put(&b, ts, AUDIT_TS_LEN);
-	ab_put(&b, "\"", 1);
+	outbuf_put(&b, "{\"ts\":\"", 7);
+	outbuf_put(&b, ts, AUDIT_TS_LEN);
+	outbuf_put(&b, "\"", 1);
 	AB_FIELD(&b, "event", ev->event);
 	AB_FIELD(&b, "client", ev->client);
 	if (ev->has_peer) {
@@ -208,7 +186,7 @@ audit_format_at(const struct audit_event *ev, const char *ts, char *buf,
 	}
 	AB_FIELD(&b, "fp", ev->fp);
 	AB_FIELD(&b, "reason", ev->reason);
-	ab_put(&b, "}\n", 2);
+	outbuf_put(&b, "}\n", 2);
 	return b.over ? 0 : b.len;
 }
 

@@ -7,6 +7,7 @@
 
 #include "conf/hush_err.h"
 #include "broker/http.h"
+#include "broker/outbuf.h"
 
 static int http_on_message_begin(http_parser *);
 static int http_on_url(http_parser *, const char *, size_t);
@@ -364,44 +365,6 @@ http_reason(int status)
 	return "Error";
 }
 
-/* A capped output buffer: whatever does not fit marks it over. */
-struct http_out {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-	bool	 over;
-};
-
-static void
-http_put(struct http_out *o, const char *s, size_t n)
-{
-	if (o->over || n > o->cap - o->len) {
-		o->over = true;
-		return;
-	}
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-}
-
-static void
-http_puts(struct http_out *o, const char *s)
-{
-	http_put(o, s, strlen(s));
-}
-
-static void
-http_put_uint(struct http_out *o, unsigned long long v)
-{
-	char d[24];
-	size_t i = sizeof(d);
-
-	do {
-		d[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0);
-	http_put(o, d + i, sizeof(d) - i);
-}
-
 /*
  * Built by hand rather than with snprintf: this runs once per answer,
  * and the format parser cost more than the rest of the answer's path.
@@ -409,23 +372,23 @@ http_put_uint(struct http_out *o, unsigned long long v)
 size_t
 http_head_write(const struct http_head *hd, char *buf, size_t cap)
 {
-	struct http_out o = { buf, 0, cap, false };
+	struct outbuf o = { buf, 0, cap, false };
 
 	if (hd->status < 100 || hd->status > 999)
 		return 0;
-	http_put(&o, "HTTP/1.1 ", 9);
-	http_put_uint(&o, (unsigned)hd->status);
-	http_put(&o, " ", 1);
-	http_puts(&o, http_reason(hd->status));
-	http_put(&o, "\r\nContent-Type: ", 16);
-	http_puts(&o, hd->ctype);
-	http_put(&o, "\r\nContent-Length: ", 18);
-	http_put_uint(&o, hd->clen);
-	http_puts(&o, "\r\nCache-Control: no-store\r\n");
+	outbuf_put(&o, "HTTP/1.1 ", 9);
+	outbuf_uint(&o, (unsigned)hd->status);
+	outbuf_put(&o, " ", 1);
+	outbuf_puts(&o, http_reason(hd->status));
+	outbuf_put(&o, "\r\nContent-Type: ", 16);
+	outbuf_puts(&o, hd->ctype);
+	outbuf_put(&o, "\r\nContent-Length: ", 18);
+	outbuf_uint(&o, hd->clen);
+	outbuf_puts(&o, "\r\nCache-Control: no-store\r\n");
 	if (hd->status == 401)
-		http_puts(&o, "WWW-Authenticate: Bearer\r\n");
+		outbuf_puts(&o, "WWW-Authenticate: Bearer\r\n");
 	if (hd->close)
-		http_puts(&o, "Connection: close\r\n");
-	http_put(&o, "\r\n", 2);
+		outbuf_puts(&o, "Connection: close\r\n");
+	outbuf_put(&o, "\r\n", 2);
 	return o.over ? 0 : o.len;
 }

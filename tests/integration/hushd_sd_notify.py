@@ -63,15 +63,23 @@ for abstract in (False, True):
         h.cleanup()
         n.close()
 
-# Without NOTIFY_SOCKET (not under systemd) hushd starts as before.
-h = Hushd(CONF, start=False)
-h.write("one", V)
-env = dict(os.environ)
-env.pop("NOTIFY_SOCKET", None)
-try:
-    h.start(env=env)
-    t.eq(h.request("/v1/credentials/one")[0], 200, "no NOTIFY_SOCKET: serving")
-finally:
-    h.stop()
-    h.cleanup()
+# Without NOTIFY_SOCKET (not under systemd), or with one that cannot be
+# an address (relative, empty, longer than sun_path, nobody listening),
+# hushd starts and serves as before.
+for desc, value in (("no NOTIFY_SOCKET", None), ("relative", "notify.sock"),
+                    ("empty", ""), ("a lone @", "@"),
+                    ("too long", "/" + "n" * 200),
+                    ("nobody listening", "/nonexistent/notify")):
+    h = Hushd(CONF, start=False)
+    h.write("one", V)
+    env = dict(os.environ)
+    env.pop("NOTIFY_SOCKET", None)
+    if value is not None:
+        env["NOTIFY_SOCKET"] = value
+    try:
+        h.start(env=env)
+        t.eq(h.request("/v1/credentials/one")[0], 200, desc + ": serving")
+    finally:
+        h.stop()
+        h.cleanup()
 t.finish()
